@@ -1,0 +1,62 @@
+"""create_app(): the FastAPI app, its routers, its error handlers and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from src.config import SANDBOX_PREFIX, Settings
+from src.endpoints.error_handlers import register_error_handlers
+from src.endpoints.routes import include_routers
+from src.repository.core import register_orm
+from src.schedulers.context import JobContext
+from src.schedulers.setup import build_jobs
+from src.services.higgsfield import HiggsfieldClient
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Opens the ORM, the one Higgsfield HTTP client and the scheduler; closes them in reverse."""
+    settings: Settings = app.state.settings
+    if settings.sandbox:
+        logger.warning(
+            "SANDBOX MODE: no HF_API_KEY/HF_API_SECRET set; tasks go to the built-in fake Higgsfield at %s. "
+            "No real videos are made.",
+            settings.upstream_base_url,
+        )
+    async with register_orm(settings):
+        timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            higgsfield = HiggsfieldClient(http, settings.upstream_base_url, *settings.upstream_credentials)
+            jobs = build_jobs(JobContext(settings, higgsfield))
+            app.state.jobs = jobs
+            jobs.scheduler.start()
+            try:
+                yield
+            finally:
+                jobs.scheduler.shutdown(wait=False)
+                await jobs.drain()  # let submissions in flight finish and record their job set
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Higgsfield API service",
+        version="1.0.0",
+        description="An async gateway in front of Higgsfield's image-to-video API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    register_error_handlers(app)
+    include_routers(app)
+    if settings.sandbox:
+        from src.sandbox.app import create_sandbox_app
+
+        app.mount(SANDBOX_PREFIX, create_sandbox_app(job_seconds=settings.sandbox_job_seconds))
+    return app

@@ -1,0 +1,103 @@
+"""Command line of the service: `python -m src.cli {init-env,migrate,serve}`.
+
+Configuration errors end the command with one line naming the setting, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import uuid
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from src.config import REPO_DIR, SERVICE_DIR, Settings
+
+ENV_FILE = REPO_DIR / ".env"
+ENV_EXAMPLE = REPO_DIR / ".env.example"
+GENERATED = ("ADMIN_TOKEN", "UUID_TEST_CHECK")
+
+
+def load_settings_or_exit() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        sys.exit(f"Configuration error: {problems}")
+
+
+def init_env(env_file: Path = ENV_FILE, example: Path = ENV_EXAMPLE) -> None:
+    """Writes .env from .env.example with fresh secrets, once; an existing .env is left alone."""
+    if env_file.exists():
+        print(f"Using the existing {env_file.name}")
+        return
+    values = {"ADMIN_TOKEN": secrets.token_urlsafe(32), "UUID_TEST_CHECK": str(uuid.uuid4())}
+    lines = []
+    for line in example.read_text().splitlines():
+        key = line.split("=", 1)[0].strip()
+        lines.append(f"{key}={values[key]}" if key in values and "=" in line else line)
+    env_file.write_text("\n".join(lines) + "\n")
+    env_file.chmod(0o600)
+    print(f"Wrote {env_file.name} with fresh secrets:")
+    for key in GENERATED:
+        print(f"  {key}={values[key]}")
+
+
+async def _migrate(settings: Settings) -> None:
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate
+
+    from src.repository.core import tortoise_config
+
+    try:
+        await migrate(config=tortoise_config(settings))
+    finally:
+        await Tortoise.close_connections()
+
+
+def migrate(settings: Settings) -> None:
+    try:
+        asyncio.run(_migrate(settings))
+    except Exception as exc:  # one clear line for the operator, not a traceback
+        where = "DATABASE_URL / DB_* settings"
+        sys.exit(f"Migration failed ({where}, database {settings.db_url.split('@')[-1]}): {exc}")
+    print("Database schema is up to date")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "src.main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_concurrency,
+        proxy_headers=True,
+        app_dir=str(SERVICE_DIR),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m src.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init-env", help="write .env from .env.example with fresh secrets")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("serve", help="run the HTTP server")
+    args = parser.parse_args(argv)
+    if args.command == "init-env":
+        init_env()
+        return
+    settings = load_settings_or_exit()
+    if args.command == "migrate":
+        migrate(settings)
+    else:
+        serve(settings)
+
+
+if __name__ == "__main__":
+    main()

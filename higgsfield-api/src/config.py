@@ -1,0 +1,111 @@
+"""The one settings object: environment variables first, then the repository's `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import Field, computed_field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]  # higgsfield-api/
+REPO_DIR = SERVICE_DIR.parent
+DEFAULT_SQLITE_PATH = SERVICE_DIR / "data" / "higgsfield.sqlite3"
+HIGGSFIELD_BASE_URL = "https://platform.higgsfield.ai"
+SANDBOX_PREFIX = "/sandbox"
+SANDBOX_CREDENTIAL = "sandbox"
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=REPO_DIR / ".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    # Database
+    database_url: str | None = None
+    db_host: str | None = None
+    db_port: int = Field(3306, ge=1, le=65535)
+    db_socket: str | None = None
+    db_user: str = "root"
+    db_password: str = ""
+    db_name: str = "higgsfield"
+    sqlite_path: Path = DEFAULT_SQLITE_PATH
+
+    # Secrets
+    admin_token: str | None = None
+    uuid_test_check: str | None = None
+
+    # Upstream
+    hf_api_key: str | None = None
+    hf_api_secret: str | None = None
+    hf_base_url: str = HIGGSFIELD_BASE_URL
+    hf_timeout_seconds: float = Field(30.0, gt=0)
+    hf_max_concurrency: int = Field(4, ge=1)
+
+    # Scheduling
+    poll_interval_seconds: float = Field(10.0, gt=0)
+    submit_interval_seconds: float | None = Field(None, gt=0)
+    motions_refresh_seconds: float = Field(3600.0, gt=0)
+    lease_seconds: float = Field(120.0, gt=0)
+    poll_batch_size: int = Field(500, ge=1)
+    poll_concurrency: int = Field(32, ge=1)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(300.0, gt=0)
+
+    # HTTP server
+    host: str = "0.0.0.0"  # noqa: S104 - a service is meant to be reachable
+    port: int = Field(8018, ge=0, le=65535)
+    web_concurrency: int = Field(1, ge=1)
+    max_image_bytes: int = Field(10 * MIB, ge=1)
+
+    # Sandbox upstream (used only without Higgsfield credentials)
+    sandbox_job_seconds: float = Field(6.0, ge=0)
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Settings:
+        if bool(self.hf_api_key) != bool(self.hf_api_secret):
+            raise ValueError("HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)")
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sandbox(self) -> bool:
+        """No Higgsfield credentials: talk to the built-in sandbox instead."""
+        return not (self.hf_api_key and self.hf_api_secret)
+
+    @property
+    def upstream_base_url(self) -> str:
+        if self.sandbox:
+            return f"http://127.0.0.1:{self.port}{SANDBOX_PREFIX}"
+        return self.hf_base_url.rstrip("/")
+
+    @property
+    def upstream_credentials(self) -> tuple[str, str]:
+        if self.sandbox:
+            return SANDBOX_CREDENTIAL, SANDBOX_CREDENTIAL
+        return str(self.hf_api_key), str(self.hf_api_secret)
+
+    @property
+    def submit_interval(self) -> float:
+        return self.submit_interval_seconds or self.poll_interval_seconds
+
+    @cached_property
+    def db_url(self) -> str:
+        """The Tortoise URL: DATABASE_URL, else MySQL from DB_*, else the SQLite file."""
+        if self.database_url:
+            return self.database_url
+        if self.db_socket or self.db_host:
+            auth = f"{quote(self.db_user, safe='')}:{quote(self.db_password, safe='')}"
+            if self.db_socket:
+                return f"mysql://{auth}@localhost/{self.db_name}?unix_socket={quote(self.db_socket)}&charset=utf8mb4"
+            return f"mysql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}?charset=utf8mb4"
+        return f"sqlite://{self.sqlite_path}"
+
+    @property
+    def db_is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")

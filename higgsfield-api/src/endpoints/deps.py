@@ -1,0 +1,46 @@
+"""Dependencies named by role: the settings, the calling client, the admin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from src.config import Settings
+from src.errors import ServiceUnavailable, Unauthorized
+from src.schedulers.setup import Jobs
+from src.services import auth
+from src.services.security import same_secret
+
+api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False, description="A client's API key")
+admin_token_header = APIKeyHeader(name="X-ADMIN-TOKEN", auto_error=False, description="The admin token")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_jobs(request: Request) -> Jobs:
+    return request.app.state.jobs
+
+
+async def get_current_client_id(api_key: Annotated[str | None, Security(api_key_header)]) -> uuid.UUID:
+    return await auth.authenticate(api_key)
+
+
+def require_admin(
+    settings: Annotated[Settings, Depends(get_settings)],
+    token: Annotated[str | None, Security(admin_token_header)],
+) -> None:
+    if not settings.admin_token:
+        raise ServiceUnavailable("Registration is disabled: ADMIN_TOKEN is not configured")
+    if not same_secret(token, settings.admin_token):
+        raise Unauthorized("Missing or invalid admin token")
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
+CurrentClientId = Annotated[uuid.UUID, Depends(get_current_client_id)]
+AdminToken = Depends(require_admin)

@@ -1,0 +1,77 @@
+"""The multipart form of a new task, parsed and checked before any work is stored."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import File, Form, UploadFile
+
+from src.config import Settings
+from src.errors import InvalidField, PayloadTooLarge
+from src.services import images
+from src.services.tasks import NewTask
+
+METADATA_MAX_BYTES = 16 * 1024
+
+
+def parse_metadata(raw: str | None) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    if len(raw.encode()) > METADATA_MAX_BYTES:
+        raise InvalidField(("body", "metadata"), f"metadata is larger than {METADATA_MAX_BYTES} bytes")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidField(("body", "metadata"), "metadata must be a JSON object, e.g. {\"ref\": 1}") from None
+    if not isinstance(value, dict):
+        raise InvalidField(("body", "metadata"), "metadata must be a JSON object, not a JSON " + type(value).__name__)
+    return value
+
+
+class TaskForm:
+    """FastAPI reads these fields from the form; `to_new_task` checks the image and metadata."""
+
+    def __init__(
+        self,
+        image: Annotated[UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")],
+        prompt: Annotated[str, Form(max_length=2000)] = "",
+        motion: Annotated[str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")] = "GENERAL",
+        model: Annotated[Literal["lite", "standard", "turbo"], Form()] = "standard",
+        duration: Annotated[Literal[3, 5], Form(description="Seconds; kept with the task")] = 5,
+        metadata: Annotated[str | None, Form(description="A JSON object, at most 16 KiB")] = None,
+        motion_strength: Annotated[float, Form(ge=0, le=1)] = 0.5,
+        seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
+        enhance_prompt: Annotated[bool, Form()] = False,
+    ) -> None:
+        self.image = image
+        self.prompt = prompt
+        self.motion = motion
+        self.model = model
+        self.duration = duration
+        self.metadata = metadata
+        self.motion_strength = motion_strength
+        self.seed = seed
+        self.enhance_prompt = enhance_prompt
+
+    async def to_new_task(self, settings: Settings) -> NewTask:
+        limit = settings.max_image_bytes
+        if self.image.size is not None and self.image.size > limit:
+            raise PayloadTooLarge(f"The image is larger than {limit} bytes")
+        data = await self.image.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"The image is larger than {limit} bytes")
+        metadata = parse_metadata(self.metadata)
+        info = await images.inspect_image(data)
+        return NewTask(
+            prompt=self.prompt,
+            motion=self.motion,
+            model=self.model,
+            duration=self.duration,
+            metadata=metadata,
+            motion_strength=self.motion_strength,
+            seed=self.seed,
+            enhance_prompt=self.enhance_prompt,
+            image=data,
+            image_content_type=info.content_type,
+        )

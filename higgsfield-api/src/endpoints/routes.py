@@ -1,0 +1,13 @@
+"""Mounts every router of the service."""
+
+from fastapi import FastAPI
+
+from src.endpoints.auth.router import router as auth_router
+from src.endpoints.health.router import router as health_router
+from src.endpoints.higgsfield.router import router as higgsfield_router
+
+
+def include_routers(app: FastAPI) -> None:
+    app.include_router(auth_router)
+    app.include_router(higgsfield_router)
+    app.include_router(health_router)

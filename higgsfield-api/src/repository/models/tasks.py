@@ -1,0 +1,76 @@
+"""Image-to-video tasks and the input images waiting to be uploaded."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from src.repository.models.clients import Client
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    SUBMITTING = "submitting"  # internal: a worker is sending it now; shown as pending
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NSFW = "nsfw"
+    CANCELED = "canceled"
+
+
+FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.NSFW, TaskStatus.CANCELED})
+UPSTREAM_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.IN_PROGRESS})
+PUBLIC_STATUSES = tuple(s for s in TaskStatus if s is not TaskStatus.SUBMITTING)
+
+
+class Task(Model):
+    id = fields.UUIDField(primary_key=True)
+    client: fields.ForeignKeyRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="tasks", on_delete=fields.CASCADE
+    )
+    status = fields.CharField(max_length=16, db_index=True)
+
+    prompt = fields.TextField()
+    motion = fields.CharField(max_length=128)
+    motion_id = fields.CharField(max_length=64)
+    model = fields.CharField(max_length=16)
+    duration = fields.SmallIntField()
+    metadata = fields.JSONField(null=True)
+    motion_strength = fields.FloatField()
+    seed = fields.IntField(null=True)
+    enhance_prompt = fields.BooleanField(default=False)
+
+    image_url = fields.TextField(null=True)  # the upstream public_url once uploaded
+    job_set_id = fields.CharField(max_length=64, null=True, unique=True)
+    video_url = fields.TextField(null=True)
+    thumbnail_url = fields.TextField(null=True)
+    error = fields.TextField(null=True)
+
+    # Work bookkeeping: retries and the claim a worker holds (see schedulers/claims.py).
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    lease_owner = fields.CharField(max_length=64, null=True, db_index=True)
+    lease_until = fields.DatetimeField(null=True)
+
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    submitted_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "tasks"
+        indexes = (("client_id", "created_at"), ("status", "next_attempt_at"))
+
+
+class TaskImage(Model):
+    """The client's image, kept until Higgsfield has it, then deleted."""
+
+    task: fields.OneToOneRelation[Task] = fields.OneToOneField(
+        "models.Task", related_name="image", on_delete=fields.CASCADE, primary_key=True
+    )
+    content_type = fields.CharField(max_length=32)
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "task_images"

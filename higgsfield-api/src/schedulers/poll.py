@@ -1,0 +1,116 @@
+"""Poll job: reads the job sets of tasks Higgsfield has and writes their progress back.
+
+Reads run with bounded concurrency; a final status is written exactly once, by a
+conditional update on the status the task had when it was read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+
+from src.repository.models import Task, TaskStatus
+from src.schedulers.claims import claim_batch, new_claim_token
+from src.schedulers.context import JobContext
+from src.services.higgsfield import JobState, UpstreamError, UpstreamPermanent
+from src.utils.clock import utcnow
+
+logger = logging.getLogger(__name__)
+
+UPSTREAM_TO_TASK = {
+    "queued": TaskStatus.QUEUED,
+    "in_progress": TaskStatus.IN_PROGRESS,
+    "completed": TaskStatus.COMPLETED,
+    "failed": TaskStatus.FAILED,
+    "nsfw": TaskStatus.NSFW,
+    "canceled": TaskStatus.CANCELED,
+}
+FAILED_UPSTREAM = "Higgsfield could not generate the video (the job failed upstream; it was not charged)"
+NSFW_UPSTREAM = "Higgsfield flagged the image or prompt as NSFW (the job was not charged)"
+
+
+def outcome_fields(state: JobState) -> dict[str, Any]:
+    """The task fields to write for an upstream job state."""
+    status = UPSTREAM_TO_TASK.get(state.status)
+    if status is None:
+        return {}
+    fields: dict[str, Any] = {"status": status}
+    if status == TaskStatus.COMPLETED:
+        if not state.video_url:
+            return {}  # completed without a result yet: read it again next time
+        fields.update(video_url=state.video_url, thumbnail_url=state.thumbnail_url)
+    elif status == TaskStatus.FAILED:
+        fields["error"] = FAILED_UPSTREAM
+    elif status == TaskStatus.NSFW:
+        fields["error"] = NSFW_UPSTREAM
+    elif status == TaskStatus.CANCELED:
+        fields["error"] = "Higgsfield canceled the job"
+    return fields
+
+
+async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState) -> bool:
+    """Writes a read job state once; False when nothing changed or another writer was first."""
+    fields = outcome_fields(state)
+    if not fields or fields["status"] == old_status:
+        return False
+    now = utcnow()
+    if fields["status"] not in (TaskStatus.QUEUED, TaskStatus.IN_PROGRESS):
+        fields["completed_at"] = now
+    return bool(await Task.filter(id=task_id, status=old_status).update(updated_at=now, **fields))
+
+
+async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) -> None:
+    async with limit:
+        try:
+            state = await ctx.higgsfield.get_job_set(row["job_set_id"])
+        except UpstreamPermanent as exc:
+            if exc.status_code == 404:
+                now = utcnow()
+                await Task.filter(id=row["id"], status=row["status"]).update(
+                    status=TaskStatus.FAILED,
+                    error="Higgsfield no longer knows this job; it may have expired",
+                    completed_at=now,
+                    updated_at=now,
+                )
+            else:
+                logger.error("Reading job set %s failed: %s", row["job_set_id"], exc)
+            return
+        except UpstreamError as exc:
+            logger.warning("Reading job set %s will be retried: %s", row["job_set_id"], exc)
+            return
+    if await apply_state(row["id"], row["status"], state):
+        logger.info("Task %s is now %s", row["id"], state.status)
+
+
+async def poll_in_flight(ctx: JobContext) -> int:
+    """One poll round over the due tasks Higgsfield has; returns how many were read."""
+    settings = ctx.settings
+    token = new_claim_token(ctx.worker_id)
+    read = 0
+    while True:
+        ids = await claim_batch(
+            filters=Q(
+                status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow()
+            ),
+            order_by=("next_attempt_at",),
+            limit=settings.poll_batch_size,
+            token=token,
+            lease_seconds=settings.lease_seconds,
+        )
+        if not ids:
+            return read
+        rows = await Task.filter(id__in=ids).values("id", "status", "job_set_id")
+        limit = asyncio.Semaphore(settings.poll_concurrency)
+        await asyncio.gather(*(_read(ctx, limit, row) for row in rows))
+        # Next read one interval from now; release the claims in one statement.
+        await Task.filter(lease_owner=token).update(
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=utcnow() + timedelta(seconds=settings.poll_interval_seconds),
+        )
+        read += len(rows)

@@ -1,0 +1,53 @@
+"""Runs a job now or on its schedule, never twice at once, never missing a nudge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+logger = logging.getLogger(__name__)
+
+
+class CoalescingRunner:
+    """Wraps one job. `nudge()` asks for a run soon; nudges during a run cause exactly one more run.
+
+    APScheduler calls `run()` on the interval; endpoints call `nudge()` so that new work
+    starts at once instead of waiting for the next tick.
+    """
+
+    def __init__(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        self.name = name
+        self._job = job
+        self._lock = asyncio.Lock()
+        self._again = False
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        if self._closed:
+            return
+        if self._lock.locked():
+            self._again = True
+            return
+        async with self._lock:
+            self._again = True
+            while self._again and not self._closed:
+                self._again = False
+                try:
+                    await self._job()
+                except Exception:
+                    logger.exception("Scheduled job %s failed; it will run again", self.name)
+
+    def nudge(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Graceful shutdown: no new runs; waits for the one in flight to finish."""
+        self._closed = True
+        async with self._lock:
+            pass
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

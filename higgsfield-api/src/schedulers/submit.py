@@ -1,0 +1,156 @@
+"""Submit job: hands pending tasks to Higgsfield, fairly and within its concurrency cap.
+
+A task goes pending --claim--> (upload) --> submitting --DoP--> queued. The `submitting`
+state is written before the paid call, so a crash in that window is seen afterwards and
+the task is never sent a second time blindly (see `reap_lost_submissions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+
+from tortoise.expressions import Q
+
+from src.repository.models import Client, Task, TaskImage, TaskStatus
+from src.schedulers.claims import claim_batch, lease_free, new_claim_token, update_claimed
+from src.schedulers.context import JobContext
+from src.services.higgsfield import ConcurrencyCapReached, DopRequest, UpstreamPermanent, UpstreamTransient
+from src.utils.clock import utcnow
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_OUTCOME = (
+    "The service stopped while sending this task to Higgsfield and cannot tell whether Higgsfield "
+    "received it; it was not sent again, so it cannot have been charged twice. Please create a new task."
+)
+
+
+async def busy_slots() -> int:
+    """Tasks that hold (or are about to hold) one of Higgsfield's concurrent slots."""
+    now = utcnow()
+    return await Task.filter(
+        Q(status__in=[TaskStatus.SUBMITTING, TaskStatus.QUEUED, TaskStatus.IN_PROGRESS])
+        | Q(Q(status=TaskStatus.PENDING), Q(lease_until__gte=now))
+    ).count()
+
+
+async def claim_next(ctx: JobContext, token: str) -> uuid.UUID | None:
+    """The oldest due task of the client served least recently (round robin across clients)."""
+    due = Q(status=TaskStatus.PENDING, next_attempt_at__lte=utcnow())
+    for _ in range(3):  # another worker may win the row between the read and the claim
+        head = await (
+            Task.filter(due, lease_free(utcnow()))
+            .order_by("client__last_dispatched_at", "created_at")
+            .limit(1)
+            .values_list("id", "client_id")
+        )
+        if not head:
+            return None
+        task_id, client_id = head[0]
+        if await claim_batch(
+            filters=Q(due, id=task_id),
+            order_by=("id",),
+            limit=1,
+            token=token,
+            lease_seconds=ctx.settings.lease_seconds,
+        ):
+            await Client.filter(id=client_id).update(last_dispatched_at=utcnow())
+            return task_id
+    return None
+
+
+async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
+    """Uploads and submits one claimed task; False when Higgsfield's cap is reached."""
+    task = await Task.get(id=task_id)
+    try:
+        if not task.image_url:
+            image = await TaskImage.get(task_id=task_id)
+            task.image_url = await ctx.higgsfield.upload_image(bytes(image.data), image.content_type)
+            await update_claimed(task_id, token, release=False, image_url=task.image_url)
+        if not await update_claimed(task_id, token, release=False, status=TaskStatus.SUBMITTING):
+            return True  # the lease ran out during the upload and another worker has the task
+        job_set_id = await ctx.higgsfield.submit_dop(
+            DopRequest(
+                model=task.model,
+                prompt=task.prompt,
+                motion_id=task.motion_id,
+                motion_strength=task.motion_strength,
+                image_url=task.image_url,
+                seed=task.seed,
+                enhance_prompt=task.enhance_prompt,
+            )
+        )
+    except ConcurrencyCapReached:
+        await _retry_later(ctx, task, token, count_attempt=False)
+        return False
+    except UpstreamTransient as exc:
+        if exc.maybe_delivered:
+            logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
+            await _fail(task_id, token, UNKNOWN_OUTCOME)
+        else:
+            logger.warning("Submission of task %s will be retried: %s", task_id, exc)
+            await _retry_later(ctx, task, token)
+        return True
+    except UpstreamPermanent as exc:
+        logger.warning("Higgsfield refused task %s: %s", task_id, exc)
+        await _fail(task_id, token, f"Higgsfield refused the task: {exc}")
+        return True
+    now = utcnow()
+    await update_claimed(
+        task_id,
+        token,
+        status=TaskStatus.QUEUED,
+        job_set_id=job_set_id,
+        attempts=task.attempts + 1,
+        submitted_at=now,
+        updated_at=now,
+        next_attempt_at=now + timedelta(seconds=ctx.settings.poll_interval_seconds),
+    )
+    await TaskImage.filter(task_id=task_id).delete()
+    logger.info("Task %s submitted to Higgsfield as job set %s", task_id, job_set_id)
+    return True
+
+
+async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt: bool = True) -> None:
+    attempts = task.attempts + 1 if count_attempt else task.attempts
+    delay = ctx.backoff(attempts) if count_attempt else timedelta(seconds=ctx.settings.poll_interval_seconds)
+    await update_claimed(
+        task.id, token, status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=utcnow() + delay
+    )
+
+
+async def _fail(task_id: uuid.UUID, token: str, error: str) -> None:
+    now = utcnow()
+    await update_claimed(
+        task_id, token, status=TaskStatus.FAILED, error=error, completed_at=now, updated_at=now
+    )
+    await TaskImage.filter(task_id=task_id).delete()
+
+
+async def reap_lost_submissions() -> int:
+    """A task left `submitting` by a crashed worker: the outcome is unknown, never resend it."""
+    now = utcnow()
+    return await Task.filter(status=TaskStatus.SUBMITTING, lease_until__lt=now).update(
+        status=TaskStatus.FAILED,
+        error=UNKNOWN_OUTCOME,
+        completed_at=now,
+        updated_at=now,
+        lease_owner=None,
+        lease_until=None,
+    )
+
+
+async def submit_pending(ctx: JobContext) -> int:
+    """One dispatch round: fill the free slots, then send the claimed tasks concurrently."""
+    if reaped := await reap_lost_submissions():
+        logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
+    free = ctx.settings.hf_max_concurrency - await busy_slots()
+    token = new_claim_token(ctx.worker_id)
+    claimed: list[uuid.UUID] = []
+    while len(claimed) < free and (task_id := await claim_next(ctx, token)):
+        claimed.append(task_id)
+    results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+    return sum(results)

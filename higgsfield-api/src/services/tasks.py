@@ -1,0 +1,114 @@
+"""Image-to-video tasks as a client sees them: create, read, list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from src.errors import InvalidField, NotFound
+from src.repository.models import Task, TaskImage, TaskStatus
+from src.services import motions
+from src.utils.clock import utcnow
+
+PUBLIC_FIELDS = (
+    "id",
+    "status",
+    "prompt",
+    "motion",
+    "model",
+    "duration",
+    "metadata",
+    "video_url",
+    "thumbnail_url",
+    "error",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    prompt: str
+    motion: str
+    model: str
+    duration: int
+    metadata: dict[str, Any] | None
+    motion_strength: float
+    seed: int | None
+    enhance_prompt: bool
+    image: bytes
+    image_content_type: str
+
+
+def public(row: dict[str, Any]) -> dict[str, Any]:
+    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it."""
+    if row["status"] == TaskStatus.SUBMITTING:
+        row["status"] = TaskStatus.PENDING.value
+    row["callback"] = None
+    return row
+
+
+async def create(client_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
+    motion, motion_id = await motions.resolve(new.motion)
+    async with in_transaction():
+        task = await Task.create(
+            id=uuid.uuid4(),
+            client_id=client_id,
+            status=TaskStatus.PENDING,
+            prompt=new.prompt,
+            motion=motion,
+            motion_id=motion_id,
+            model=new.model,
+            duration=new.duration,
+            metadata=new.metadata,
+            motion_strength=new.motion_strength,
+            seed=new.seed,
+            enhance_prompt=new.enhance_prompt,
+            next_attempt_at=utcnow(),
+        )
+        await TaskImage.create(task=task, content_type=new.image_content_type, data=new.image)
+    return public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+
+
+async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
+    rows = await Task.filter(id=task_id, client_id=client_id).values(*PUBLIC_FIELDS)
+    if not rows:
+        raise NotFound("Task not found")
+    return public(rows[0])
+
+
+def _encode_cursor(created_at: datetime, task_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{task_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created_at, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created_at), uuid.UUID(task_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidField(("query", "cursor"), "Invalid cursor; pass next_cursor as returned") from None
+
+
+async def list_for(
+    client_id: uuid.UUID, *, status: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Newest first, keyset-paginated on (created_at, id): stable while tasks are added."""
+    query = Task.filter(client_id=client_id)
+    if status == TaskStatus.PENDING:
+        query = query.filter(status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING])
+    elif status:
+        query = query.filter(status=status)
+    if cursor:
+        created_at, task_id = _decode_cursor(cursor)
+        query = query.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=task_id))
+    rows = await query.order_by("-created_at", "-id").limit(limit + 1).values(*PUBLIC_FIELDS)
+    next_cursor = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return {"items": [public(row) for row in rows[:limit]], "next_cursor": next_cursor}
