@@ -40,8 +40,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             try:
                 yield
             finally:
-                jobs.scheduler.shutdown(wait=False)
-                await jobs.drain()  # let submissions in flight finish and record their job set
+                # APScheduler's shutdown cancels running coroutine jobs, so first stop new runs and
+                # let the ones in flight finish: a submission records its job set before we stop.
+                if jobs.running:
+                    jobs.scheduler.pause()
+                await jobs.drain()
+                if jobs.running:
+                    jobs.scheduler.shutdown(wait=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

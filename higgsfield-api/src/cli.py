@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import sys
 import uuid
@@ -22,11 +23,13 @@ GENERATED = ("ADMIN_TOKEN", "UUID_TEST_CHECK")
 
 
 def load_settings_or_exit() -> Settings:
+    """Settings from the environment, then `.env` (or the file named by ENV_FILE)."""
     try:
-        return Settings()
+        return Settings(_env_file=os.environ.get("ENV_FILE") or ENV_FILE)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
         )
         sys.exit(f"Configuration error: {problems}")
 

@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _credentials_come_in_pairs(self) -> Settings:
         if bool(self.hf_api_key) != bool(self.hf_api_secret):
-            raise ValueError("HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)")
+            raise ValueError(
+                "HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)"
+            )
         return self
 
     @computed_field  # type: ignore[prop-decorator]

@@ -25,5 +25,7 @@ class JobContext:
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter in [½, 1] of the step, capped."""
-        step = min(self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0))
+        step = min(
+            self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0)
+        )
         return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret

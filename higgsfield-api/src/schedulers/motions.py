@@ -19,7 +19,10 @@ class CatalogRefresher:
 
     async def __call__(self) -> None:
         """Runs every few seconds; only calls Higgsfield when the catalog is missing or old."""
-        if self._loaded_at and time.monotonic() - self._loaded_at < self._ctx.settings.motions_refresh_seconds:
+        if (
+            self._loaded_at
+            and time.monotonic() - self._loaded_at < self._ctx.settings.motions_refresh_seconds
+        ):
             return
         try:
             await motions.refresh_catalog(self._ctx.higgsfield)

@@ -94,9 +94,7 @@ async def poll_in_flight(ctx: JobContext) -> int:
     read = 0
     while True:
         ids = await claim_batch(
-            filters=Q(
-                status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow()
-            ),
+            filters=Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow()),
             order_by=("next_attempt_at",),
             limit=settings.poll_batch_size,
             token=token,

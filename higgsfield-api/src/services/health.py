@@ -12,7 +12,7 @@ DB_CHECK_TIMEOUT_SECONDS = 3.0
 
 
 async def check_database() -> str:
-    """"ok", or a short reason; reads a real table so a missing schema counts as down."""
+    """ "ok", or a short reason; reads a real table so a missing schema counts as down."""
     try:
         await asyncio.wait_for(Motion.all().limit(1).values_list("id"), DB_CHECK_TIMEOUT_SECONDS)
     except TimeoutError:

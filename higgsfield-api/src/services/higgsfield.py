@@ -93,7 +93,9 @@ class HiggsfieldClient:
             raise UpstreamTransient(f"{what}: could not connect ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             # The request went out but no answer came back: it may have been acted upon.
-            raise UpstreamTransient(f"{what}: no answer ({type(exc).__name__})", maybe_delivered=costly) from exc
+            raise UpstreamTransient(
+                f"{what}: no answer ({type(exc).__name__})", maybe_delivered=costly
+            ) from exc
         status = response.status_code
         if status < 400:
             return response

@@ -65,4 +65,3 @@ async def resolve(name: str) -> tuple[str, str]:
             retry_after=CATALOG_RETRY_AFTER_SECONDS,
         )
     raise InvalidField(("body", "motion"), f"Unknown motion {name!r}; valid motions: {', '.join(names)}")
-

@@ -110,5 +110,7 @@ async def list_for(
         created_at, task_id = _decode_cursor(cursor)
         query = query.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=task_id))
     rows = await query.order_by("-created_at", "-id").limit(limit + 1).values(*PUBLIC_FIELDS)
-    next_cursor = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    next_cursor = (
+        _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    )
     return {"items": [public(row) for row in rows[:limit]], "next_cursor": next_cursor}

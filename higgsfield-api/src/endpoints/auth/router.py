@@ -18,8 +18,11 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     status_code=status.HTTP_201_CREATED,
     response_model=IssuedCredentialsOut,
     dependencies=[AdminToken],
-    responses={401: {"description": "Missing or wrong admin token"}, 409: {"description": "Login taken"},
-               503: {"description": "ADMIN_TOKEN is not configured"}},
+    responses={
+        401: {"description": "Missing or wrong admin token"},
+        409: {"description": "Login taken"},
+        503: {"description": "ADMIN_TOKEN is not configured"},
+    },
 )
 async def register(body: Credentials) -> dict:
     return asdict(await auth.register(body.login, body.password))

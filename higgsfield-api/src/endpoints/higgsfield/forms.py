@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import File, Form, UploadFile
+from pydantic import AfterValidator
 
 from src.config import Settings
 from src.errors import InvalidField, PayloadTooLarge
@@ -13,6 +14,7 @@ from src.services import images
 from src.services.tasks import NewTask
 
 METADATA_MAX_BYTES = 16 * 1024
+DURATIONS = (3, 5)
 
 
 def parse_metadata(raw: str | None) -> dict[str, Any] | None:
@@ -23,9 +25,17 @@ def parse_metadata(raw: str | None) -> dict[str, Any] | None:
     try:
         value = json.loads(raw)
     except ValueError:
-        raise InvalidField(("body", "metadata"), "metadata must be a JSON object, e.g. {\"ref\": 1}") from None
+        raise InvalidField(("body", "metadata"), 'metadata must be a JSON object, e.g. {"ref": 1}') from None
     if not isinstance(value, dict):
-        raise InvalidField(("body", "metadata"), "metadata must be a JSON object, not a JSON " + type(value).__name__)
+        raise InvalidField(
+            ("body", "metadata"), "metadata must be a JSON object, not a JSON " + type(value).__name__
+        )
+    return value
+
+
+def _duration(value: int) -> int:
+    if value not in DURATIONS:
+        raise ValueError("duration must be 3 or 5 (seconds)")
     return value
 
 
@@ -34,11 +44,17 @@ class TaskForm:
 
     def __init__(
         self,
-        image: Annotated[UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")],
+        image: Annotated[
+            UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")
+        ],
         prompt: Annotated[str, Form(max_length=2000)] = "",
-        motion: Annotated[str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")] = "GENERAL",
+        motion: Annotated[
+            str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")
+        ] = "GENERAL",
         model: Annotated[Literal["lite", "standard", "turbo"], Form()] = "standard",
-        duration: Annotated[Literal[3, 5], Form(description="Seconds; kept with the task")] = 5,
+        duration: Annotated[
+            int, Form(description="3 or 5 seconds; kept with the task"), AfterValidator(_duration)
+        ] = 5,
         metadata: Annotated[str | None, Form(description="A JSON object, at most 16 KiB")] = None,
         motion_strength: Annotated[float, Form(ge=0, le=1)] = 0.5,
         seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,

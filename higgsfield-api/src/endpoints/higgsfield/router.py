@@ -68,7 +68,11 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
     )
 
 
-@router.get(I2V + "/{task_id}", response_model=TaskOut, responses={**AUTH_RESPONSES, 404: {"description": "No such task"}})
+@router.get(
+    I2V + "/{task_id}",
+    response_model=TaskOut,
+    responses={**AUTH_RESPONSES, 404: {"description": "No such task"}},
+)
 async def get_task(client_id: CurrentClientId, task_id: uuid.UUID) -> dict:
     return await tasks.get(client_id, task_id)
 
@@ -76,5 +80,3 @@ async def get_task(client_id: CurrentClientId, task_id: uuid.UUID) -> dict:
 @router.get("/motions", response_model=list[MotionOut], responses=AUTH_RESPONSES)
 async def list_motions(_client_id: CurrentClientId) -> list[dict]:
     return await motions.list_motions()
-
-

@@ -1,0 +1,122 @@
+"""Higgsfield's wire format, shared by the sandbox and the test fake so that both speak it alike.
+
+Request bodies are pydantic models so that bad input gets FastAPI's own 422 shape, as
+Higgsfield (a FastAPI service itself) answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, HttpUrl
+
+# Upload types Higgsfield accepts, with the file extension its public URLs carry.
+IMAGE_TYPES: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+JOB_STATUSES = ("queued", "in_progress", "completed", "failed", "nsfw", "canceled")
+FINAL_STATUSES = frozenset({"completed", "failed", "nsfw", "canceled"})
+NOT_FOUND = "Not found"
+INVALID_CREDENTIALS = "Invalid credentials"
+
+
+class UploadUrlRequest(BaseModel):
+    content_type: str
+
+
+class MotionRef(BaseModel):
+    id: UUID
+    strength: float = Field(ge=0, le=1)
+
+
+class InputImage(BaseModel):
+    type: Literal["image_url"]
+    image_url: HttpUrl
+
+
+class DopParams(BaseModel):
+    model: Literal["dop-lite", "dop-standard", "dop-turbo"]
+    prompt: str
+    seed: int | None = Field(default=None, ge=0, le=1_000_000)
+    motions: list[MotionRef] = Field(min_length=1)
+    input_images: list[InputImage] = Field(min_length=1, max_length=1)
+    enhance_prompt: bool = False
+
+
+class Webhook(BaseModel):
+    url: HttpUrl
+    secret: str
+
+
+class DopRequest(BaseModel):
+    params: DopParams
+    webhook: Webhook | None = None
+
+
+def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
+    """422 in FastAPI's shape for motion ids missing from the catalog (known only at run time)."""
+    errors = [
+        {
+            "type": "value_error",
+            "loc": ("body", "params", "motions", index, "id"),
+            "msg": "Value error, unknown motion id",
+            "input": str(motion.id),
+        }
+        for index, motion in enumerate(body.params.motions)
+        if str(motion.id) not in known_ids
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
+    """Both headers compared in constant time, and both always compared."""
+    key_ok = hmac.compare_digest(headers.get("hf-api-key", "").encode(), api_key.encode())
+    secret_ok = hmac.compare_digest(headers.get("hf-secret", "").encode(), api_secret.encode())
+    return key_ok and secret_ok
+
+
+def invalid_credentials() -> HTTPException:
+    return HTTPException(status_code=401, detail=INVALID_CREDENTIALS)
+
+
+def not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail=NOT_FOUND)
+
+
+def base_url(request: Request) -> str:
+    """The absolute URL of the app that handles `request`, without a trailing slash.
+
+    Starlette's `request.base_url` is the root of the top-level app even inside a mount,
+    while the scope's `root_path` includes the mount prefix (`/sandbox`): use the latter.
+    """
+    return str(request.base_url.replace(path=request.scope.get("root_path", ""))).rstrip("/")
+
+
+def job_set_json(
+    *, base: str, job_set_id: str, job_id: str, created_at: datetime, status: str
+) -> dict[str, Any]:
+    """One job set holding one DoP job; a completed job points at outputs under `base`."""
+    results = None
+    if status == "completed":
+        outputs = f"{base}/outputs/{job_set_id}"
+        results = {
+            "raw": {"type": "video", "url": f"{outputs}/video.mp4"},
+            "min": {"type": "image", "url": f"{outputs}/thumbnail.jpg"},
+        }
+    return {
+        "id": job_set_id,
+        "type": "image2video",
+        "created_at": created_at.isoformat(),
+        "jobs": [{"id": job_id, "job_set_type": "image2video", "status": status, "results": results}],
+        "input_params": {},
+    }

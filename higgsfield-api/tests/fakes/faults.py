@@ -1,0 +1,73 @@
+"""Fault injection for the fake Higgsfield: faults queued per endpoint, and a seeded random rate."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import HTTPException
+
+# The fake's endpoints by role, as tests name them.
+ENDPOINTS = ("upload_url", "put", "file", "motions", "dop", "job_set", "output")
+TRANSIENT_STATUSES = (500, 502, 503, 429)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What one call suffers.
+
+    `status` None answers normally after `delay`: a slow upstream. With `after` the fake
+    does the work first (a job is created, an upload kept) and only then delays or fails,
+    the case where the upstream acted but its answer never arrived.
+    """
+
+    status: int | None = None
+    delay: float = 0.0
+    after: bool = False
+    detail: str | None = None
+
+    async def apply(self) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status is not None:
+            raise HTTPException(self.status, self.detail or f"Injected fault (HTTP {self.status})")
+
+
+class FaultPlan:
+    """The faults waiting for each endpoint. Not thread-safe: the fake calls it under its lock."""
+
+    def __init__(self) -> None:
+        self._queued: dict[str, deque[Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
+        self._rate = 0.0
+        self._random = random.Random(0)
+        self._statuses: tuple[int, ...] = TRANSIENT_STATUSES
+        self._rate_endpoints: frozenset[str] = frozenset()
+
+    def queue(self, endpoint: str, faults: Iterable[Fault]) -> None:
+        self._queue_of(endpoint).extend(faults)
+
+    def set_rate(self, rate: float, *, seed: int, statuses: Iterable[int], endpoints: Iterable[str]) -> None:
+        """Each call to `endpoints` without a queued fault fails with probability `rate`."""
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be within 0..1")
+        chosen = frozenset(endpoints)
+        for endpoint in chosen:
+            self._queue_of(endpoint)
+        self._rate, self._random, self._rate_endpoints = rate, random.Random(seed), chosen
+        self._statuses = tuple(statuses)
+
+    def take(self, endpoint: str) -> Fault | None:
+        queued = self._queue_of(endpoint)
+        if queued:
+            return queued.popleft()
+        if endpoint in self._rate_endpoints and self._random.random() < self._rate:
+            return Fault(status=self._random.choice(self._statuses))
+        return None
+
+    def _queue_of(self, endpoint: str) -> deque[Fault]:
+        if endpoint not in self._queued:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        return self._queued[endpoint]

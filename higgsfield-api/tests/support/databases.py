@@ -1,0 +1,94 @@
+"""Test databases: SQLite always, MariaDB/MySQL too when TEST_MYSQL_URL is set.
+
+The schema is made once per session by the service's own migrations (so they are tested
+too); each test starts from empty tables, wiped through a plain driver connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pymysql
+
+from src.config import Settings
+from src.repository.core import tortoise_config
+
+TABLES = ("task_images", "tasks", "api_keys", "clients", "motions")
+
+
+def mysql_url() -> str | None:
+    return os.environ.get("TEST_MYSQL_URL") or None
+
+
+def _mysql_connect(url: str, *, with_db: bool = True) -> pymysql.Connection:
+    parts = urlparse(url)
+    return pymysql.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=parts.path.lstrip("/") if with_db else None,
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def _mysql_recreate(url: str) -> None:
+    name = urlparse(url).path.lstrip("/")
+    conn = _mysql_connect(url, with_db=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    finally:
+        conn.close()
+
+
+def migrate(url: str) -> None:
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate as run_migrations
+
+    async def run() -> None:
+        try:
+            await run_migrations(config=tortoise_config(Settings(_env_file=None, database_url=url)))
+        finally:
+            await Tortoise.close_connections()
+
+    # In a thread of its own: the caller may already be inside an event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def prepare(kind: str, tmp_dir: Path) -> str:
+    """A migrated, empty database of this kind; returns its Tortoise URL."""
+    if kind == "sqlite":
+        url = f"sqlite://{tmp_dir / 'test.sqlite3'}"
+    else:
+        url = mysql_url() or ""
+        _mysql_recreate(url)
+    migrate(url)
+    return url
+
+
+def wipe(url: str) -> None:
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite://"), timeout=10)
+        try:
+            for table in TABLES:
+                conn.execute(f'DELETE FROM "{table}"')  # noqa: S608 - fixed table names
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    conn = _mysql_connect(url)
+    try:
+        with conn.cursor() as cur:
+            for table in TABLES:
+                cur.execute(f"DELETE FROM `{table}`")  # noqa: S608 - fixed table names
+    finally:
+        conn.close()

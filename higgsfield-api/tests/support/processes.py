@@ -1,0 +1,90 @@
+"""The service as real processes, started the way `make run` starts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.app import ADMIN_TOKEN, HEALTH_UUID
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_env(**values: str | float | int) -> dict[str, str]:
+    """A clean environment: no .env of the developer's, no inherited service settings."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "CI")}
+    env.update(
+        ENV_FILE=os.devnull,
+        HOST="127.0.0.1",
+        ADMIN_TOKEN=ADMIN_TOKEN,
+        UUID_TEST_CHECK=HEALTH_UUID,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({k: str(v) for k, v in values.items()})
+    return env
+
+
+def run_cli(command: str, env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as out:
+        subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "src.cli", command],
+            cwd=SERVICE_DIR,
+            env=env,
+            stdout=out,
+            stderr=out,
+            check=True,
+        )
+
+
+class ServerProcess:
+    """`python -m src.cli serve` in a subprocess; `stop()` sends SIGTERM like a supervisor would."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = int(env["PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._out = log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "src.cli", "serve"],
+            cwd=SERVICE_DIR,
+            env=env,
+            stdout=self._out,
+            stderr=self._out,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health/{HEALTH_UUID}", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the server did not become healthy:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._out.close()
+        return self.process.returncode

@@ -1,0 +1,237 @@
+"""A task's life against a fake Higgsfield served over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import httpx
+
+from src.repository.models import Task, TaskImage, TaskStatus
+from src.schedulers.context import JobContext
+from src.schedulers.submit import UNKNOWN_OUTCOME, submit_pending
+from src.services import tasks
+from src.services.higgsfield import HiggsfieldClient
+from src.services.tasks import NewTask
+from src.utils.clock import utcnow
+from tests.support.app import eventually, make_settings, register, running_app
+from tests.support.images import image_bytes, png
+
+I2V = "/api/higgsfield/i2v/"
+
+
+async def create(service, key: str, **data) -> dict:
+    image = data.pop("image", png())
+    response = await service.client.post(
+        I2V, headers={"X-API-KEY": key}, files={"image": ("in.png", image, "image/png")}, data=data
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+async def final(client, key: str, task_id: str, within: float = 15) -> dict:
+    async def done() -> dict | None:
+        task = (await client.get(f"{I2V}{task_id}", headers={"X-API-KEY": key})).json()
+        return task if task["status"] in ("completed", "failed", "nsfw", "canceled") else None
+
+    return await eventually(done, within=within, what=f"task {task_id} to end")
+
+
+async def test_a_task_completes_with_its_video_and_thumbnail(service, api_key):
+    image = image_bytes("JPEG", (128, 96))
+    task = await create(
+        service,
+        api_key,
+        image=image,
+        prompt="a slow pan",
+        motion="crash zoom in",
+        model="turbo",
+        motion_strength="0.8",
+        seed="7",
+        enhance_prompt="true",
+        metadata=json.dumps({"order": 1}),
+    )
+    done = await final(service.client, api_key, task["id"])
+    assert done["status"] == "completed"
+    assert done["video_url"].startswith(service.fake.url) and done["video_url"].endswith(".mp4")
+    assert done["thumbnail_url"].startswith(service.fake.url)
+    assert done["completed_at"] and done["error"] is None
+    assert done["metadata"] == {"order": 1}
+
+    # What reached Higgsfield: the client's bytes and type, the model and motion mapped.
+    assert service.fake.uploads == [(image, "image/jpeg")]
+    [submission] = service.fake.submissions
+    params = submission["params"]
+    crash_zoom_in = next(m.id for m in service.fake.settings.motions if m.name == "Crash Zoom In")
+    assert params["model"] == "dop-turbo"
+    assert params["motions"] == [{"id": crash_zoom_in, "strength": 0.8}]
+    assert params["prompt"] == "a slow pan"
+    assert params["seed"] == 7 and params["enhance_prompt"] is True
+    assert params["input_images"][0]["type"] == "image_url"
+    assert params["input_images"][0]["image_url"].startswith(service.fake.url)
+    assert "duration" not in params  # DoP documents no duration field
+    # The stored image is dropped once Higgsfield has it.
+    assert await TaskImage.filter(task_id=task["id"]).count() == 0
+
+
+async def test_each_model_maps_to_its_dop_model(service, api_key):
+    for model in ("lite", "standard", "turbo"):
+        await create(service, api_key, model=model)
+    await eventually(lambda: _count(service, 3), what="three submissions")
+    assert sorted(s["params"]["model"] for s in service.fake.submissions) == [
+        "dop-lite",
+        "dop-standard",
+        "dop-turbo",
+    ]
+
+
+async def _count(service, n: int) -> bool:
+    return len(service.fake.submissions) >= n
+
+
+async def test_nsfw_and_failed_jobs_end_with_a_reason(service, api_key):
+    nsfw = await create(service, api_key, prompt="something NSFW")
+    failed = await create(service, api_key, prompt="make it explode")
+    nsfw_done = await final(service.client, api_key, nsfw["id"])
+    failed_done = await final(service.client, api_key, failed["id"])
+    assert nsfw_done["status"] == "nsfw" and "NSFW" in nsfw_done["error"]
+    assert failed_done["status"] == "failed" and "Higgsfield" in failed_done["error"]
+    assert nsfw_done["video_url"] is None and failed_done["video_url"] is None
+    assert len(service.fake.submissions) == 2
+
+
+async def test_transient_upstream_errors_are_retried_until_success(service, api_key):
+    service.fake.fail_next("upload_url", [500, 429])
+    service.fake.fail_next("put", [503])
+    service.fake.fail_next("dop", [502, 408, 429])
+    service.fake.fail_next("job_set", [500, 503])
+    task = await create(service, api_key)
+    done = await final(service.client, api_key, task["id"], within=30)
+    assert done["status"] == "completed"
+    assert len(service.fake.submissions) == 1
+    assert (await Task.get(id=task["id"])).attempts >= 3
+
+
+async def test_a_refusal_by_higgsfield_fails_the_task_with_its_reason(service, api_key):
+    service.fake.fail_next("dop", [403], detail="Not enough credits")
+    task = await create(service, api_key)
+    done = await final(service.client, api_key, task["id"])
+    assert done["status"] == "failed"
+    assert "Not enough credits" in done["error"]
+    assert service.fake.submissions == []
+
+
+async def test_the_concurrency_cap_is_backpressure_not_failure(db_url, fake):
+    fake.settings.max_concurrency = 1
+    settings = make_settings(db_url, fake.url, hf_max_concurrency=3)  # more than the account allows
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        ids = []
+        for _ in range(3):
+            response = await client.post(
+                I2V, headers={"X-API-KEY": key}, files={"image": ("a.png", png(), "image/png")}
+            )
+            ids.append(response.json()["id"])
+        results = [await final(client, key, task_id, within=30) for task_id in ids]
+    assert [task["status"] for task in results] == ["completed"] * 3
+    assert fake.max_live_jobs == 1
+    assert len(fake.submissions) == 3
+
+
+async def test_no_more_than_hf_max_concurrency_tasks_are_upstream(db_url, fake):
+    fake.settings.reads_per_step = 3
+    settings = make_settings(db_url, fake.url, hf_max_concurrency=2)
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        ids = [
+            (
+                await client.post(
+                    I2V, headers={"X-API-KEY": key}, files={"image": ("a.png", png(), "image/png")}
+                )
+            ).json()["id"]
+            for _ in range(6)
+        ]
+        results = [await final(client, key, task_id, within=30) for task_id in ids]
+    assert {task["status"] for task in results} == {"completed"}
+    assert fake.max_live_jobs == 2
+    assert len(fake.submissions) == 6
+
+
+async def test_a_pending_task_is_sent_after_a_restart(db_url, fake):
+    """Accepted while Higgsfield is down, then the process stops: the next one sends it."""
+    fake.fail_next("upload_url", [503] * 10_000)
+    settings = make_settings(db_url, fake.url)
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        response = await client.post(
+            I2V, headers={"X-API-KEY": key}, files={"image": ("a.png", png(), "image/png")}
+        )
+        task_id = response.json()["id"]
+        await eventually(lambda: _upload_tried(fake), what="a first upload attempt")
+    assert fake.submissions == []
+
+    fake.reset()
+    async with running_app(settings) as (_app, client):
+        done = await final(client, key, task_id, within=30)
+    assert done["status"] == "completed"
+    assert len(fake.submissions) == 1
+
+
+async def _upload_tried(fake) -> bool:
+    return fake.calls["upload_url"] > 0
+
+
+async def test_an_unanswered_submission_is_never_sent_again(db_url, fake):
+    """Higgsfield takes the job but the answer never arrives: the outcome is unknown, so the task
+    fails with a clear reason instead of risking a second paid job."""
+    settings = make_settings(db_url, fake.url, hf_timeout_seconds=1.0)
+    fake.hang_next("dop", 2.5, after=True)
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        response = await client.post(
+            I2V, headers={"X-API-KEY": key}, files={"image": ("a.png", png(), "image/png")}
+        )
+        done = await final(client, key, response.json()["id"], within=20)
+        await asyncio.sleep(0.5)  # more scheduler rounds: still no second submission
+    assert done["status"] == "failed"
+    assert done["error"] == UNKNOWN_OUTCOME
+    assert len(fake.submissions) == 1
+
+
+async def test_a_submission_cut_off_by_a_crash_is_failed_not_resent(service, api_key):
+    task = await create(service, api_key)
+    await final(service.client, api_key, task["id"])
+    # Make a second task look like a crashed worker left it mid-submission.
+    other = await create(service, api_key)
+    await final(service.client, api_key, other["id"])
+    await Task.filter(id=other["id"]).update(
+        status=TaskStatus.SUBMITTING,
+        job_set_id=None,
+        completed_at=None,
+        lease_owner="dead-worker",
+        lease_until=utcnow() - timedelta(seconds=1),
+    )
+    submissions = len(service.fake.submissions)
+    done = await final(service.client, api_key, other["id"])
+    assert done["status"] == "failed" and done["error"] == UNKNOWN_OUTCOME
+    assert len(service.fake.submissions) == submissions
+
+
+async def test_two_schedulers_on_one_database_submit_each_task_once(service):
+    """Two workers racing over the same rows: the claims let exactly one send each task."""
+    service.app.state.jobs.scheduler.pause()
+    client_id = (await register(service.client))["client_id"]
+    new = NewTask("", "GENERAL", "standard", 5, None, 0.5, None, False, png(), "image/png")
+    ids = [(await tasks.create(client_id, new))["id"] for _ in range(8)]
+    settings = service.settings.model_copy(update={"hf_max_concurrency": 100})
+    async with httpx.AsyncClient(timeout=5) as http:
+        contexts = [
+            JobContext(settings, HiggsfieldClient(http, settings.hf_base_url, "test-key", "test-secret"))
+            for _ in range(2)
+        ]
+        for _ in range(3):
+            await asyncio.gather(*(submit_pending(ctx) for ctx in contexts for _ in range(2)))
+    assert await Task.filter(id__in=ids, status=TaskStatus.QUEUED).count() == len(ids)
+    images = [s["params"]["input_images"][0]["image_url"] for s in service.fake.submissions]
+    assert len(images) == len(ids) == len(set(images))

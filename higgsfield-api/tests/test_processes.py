@@ -1,0 +1,114 @@
+"""The service as real processes: the `make run` way through the sandbox, and two replicas."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.support.app import ADMIN_TOKEN, PASSWORD
+from tests.support.images import png
+from tests.support.processes import ServerProcess, free_port, run_cli, service_env
+
+I2V = "/api/higgsfield/i2v/"
+FINAL = ("completed", "failed", "nsfw", "canceled")
+
+
+def wait_final(client: httpx.Client, key: str, task_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = client.get(f"{I2V}{task_id}", headers={"X-API-KEY": key}).json()
+        if task["status"] in FINAL:
+            return task
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} did not end: {task}")
+
+
+def test_make_run_way_takes_a_task_to_completed_through_the_sandbox(tmp_path):
+    env = service_env(
+        PORT=free_port(),
+        SQLITE_PATH=tmp_path / "service.sqlite3",
+        SANDBOX_JOB_SECONDS=1,
+        POLL_INTERVAL_SECONDS=0.3,
+    )
+    log = tmp_path / "server.log"
+    run_cli("migrate", env, log)
+    server = ServerProcess(env, log)
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            registered = client.post(
+                "/api/auth/registration",
+                json={"login": "newcomer", "password": PASSWORD},
+                headers={"X-ADMIN-TOKEN": ADMIN_TOKEN},
+            )
+            assert registered.status_code == 201, registered.text
+            login = client.post("/api/auth/login", json={"login": "newcomer", "password": PASSWORD})
+            key = login.json()["api_key"]
+            deadline = time.monotonic() + 20
+            while not client.get("/api/higgsfield/motions", headers={"X-API-KEY": key}).json():
+                assert time.monotonic() < deadline, "the sandbox catalog never loaded"
+                time.sleep(0.2)
+            created = client.post(
+                I2V,
+                headers={"X-API-KEY": key},
+                files={"image": ("in.png", png(), "image/png")},
+                data={"prompt": "waves", "motion": "CRASH_ZOOM_IN", "model": "lite"},
+            )
+            assert created.status_code == 202, created.text
+            task = wait_final(client, key, created.json()["id"])
+            assert task["status"] == "completed", task
+            video = httpx.get(task["video_url"], timeout=10)
+            thumbnail = httpx.get(task["thumbnail_url"], timeout=10)
+        assert video.status_code == 200 and video.content[4:8] == b"ftyp"  # an MP4 file
+        assert thumbnail.status_code == 200 and thumbnail.headers["content-type"].startswith("image/")
+    finally:
+        # A graceful stop: uvicorn finishes its shutdown, then re-raises the SIGTERM it caught.
+        assert server.stop() in (0, -15), log.read_text()[-3000:]
+    assert "Application shutdown complete" in log.read_text()
+    assert "SANDBOX" in log.read_text()
+
+
+def test_two_processes_on_one_database_send_each_task_once(tmp_path, db_url, fake):
+    fake.settings.reads_per_step = 2
+    common = {
+        "DATABASE_URL": db_url,
+        "HF_API_KEY": "test-key",
+        "HF_API_SECRET": "test-secret",
+        "HF_BASE_URL": fake.url,
+        "POLL_INTERVAL_SECONDS": 0.2,
+        "HF_MAX_CONCURRENCY": 50,
+        "RETRY_BASE_SECONDS": 0.1,
+    }
+    log = tmp_path / "servers.log"
+    servers = [ServerProcess(service_env(PORT=free_port(), **common), log) for _ in range(2)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        clients = [httpx.Client(base_url=server.url, timeout=10) for server in servers]
+        registered = clients[0].post(
+            "/api/auth/registration",
+            json={"login": "replicas", "password": PASSWORD},
+            headers={"X-ADMIN-TOKEN": ADMIN_TOKEN},
+        )
+        key = registered.json()["api_key"]
+        deadline = time.monotonic() + 20
+        while not clients[1].get("/api/higgsfield/motions", headers={"X-API-KEY": key}).json():
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        ids = []
+        for n in range(20):
+            response = clients[n % 2].post(
+                I2V, headers={"X-API-KEY": key}, files={"image": ("in.png", png(), "image/png")}
+            )
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["id"])
+        statuses = [wait_final(clients[n % 2], key, task_id)["status"] for n, task_id in enumerate(ids)]
+        for client in clients:
+            client.close()
+    finally:
+        for server in servers:
+            server.stop()
+    assert statuses == ["completed"] * 20
+    images = [s["params"]["input_images"][0]["image_url"] for s in fake.submissions]
+    assert len(images) == 20 == len(set(images))
