@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 from pydantic import Field, computed_field, model_validator
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a service is meant to be reachable
     port: int = Field(8018, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_image_bytes: int = Field(10 * MIB, ge=1)
 
     # Sandbox upstream (used only without Higgsfield credentials)

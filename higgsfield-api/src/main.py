@@ -2,5 +2,8 @@
 
 from src.app_factory import create_app
 from src.cli import load_settings_or_exit
+from src.utils.logs import configure_logging
 
-app = create_app(load_settings_or_exit())
+settings = load_settings_or_exit()
+configure_logging(settings)
+app = create_app(settings)
