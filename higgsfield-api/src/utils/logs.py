@@ -12,4 +12,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format=FORMAT)
     # httpx logs every request line at INFO, URLs included: keep that for DEBUG.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
+    logging.getLogger("httpx").setLevel(quiet)
+    # APScheduler logs every run of every interval job at INFO.
+    logging.getLogger("apscheduler").setLevel(quiet)
