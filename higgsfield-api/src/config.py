@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import Field, computed_field, model_validator
+from pydantic import BeforeValidator, Field, computed_field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]  # higgsfield-api/
@@ -18,6 +19,19 @@ SANDBOX_PREFIX = "/sandbox"
 SANDBOX_CREDENTIAL = "sandbox"
 
 MIB = 1024 * 1024
+
+
+def _seconds_or_iso(value: object) -> object:
+    """Durations as seconds ("3600", "0.5") or ISO 8601 ("PT6H", "P1D")."""
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=float(value))
+        except ValueError:
+            return value
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 class Settings(BaseSettings):
@@ -57,6 +71,24 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(32, ge=1)
     retry_base_seconds: float = Field(2.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
+    # A task not accepted by Higgsfield within this ends failed; so does one Higgsfield keeps too long.
+    task_submit_deadline: Duration = timedelta(hours=24)
+    task_run_deadline: Duration = timedelta(hours=6)
+
+    # Callbacks to clients (Standard Webhooks signatures)
+    callback_timeout_seconds: float = Field(10.0, gt=0)
+    callback_retry_window: Duration = timedelta(hours=24)  # keep retrying at least this long
+    callback_retry_max_seconds: float = Field(3600.0, gt=0)  # the longest wait between two attempts
+    idempotency_ttl: Duration = timedelta(hours=24)
+
+    # Higgsfield webhooks (optional): both set = submissions ask Higgsfield to call us back
+    public_base_url: str | None = None
+    hf_webhook_secret: str | None = None
+
+    # Limits
+    rate_limit_per_minute: int = Field(60, ge=1)
+    login_max_failures: int = Field(5, ge=1)
+    login_failure_window: Duration = timedelta(minutes=15)
 
     # HTTP server
     host: str = "0.0.0.0"  # noqa: S104 - a service is meant to be reachable
@@ -93,6 +125,12 @@ class Settings(BaseSettings):
         if self.sandbox:
             return SANDBOX_CREDENTIAL, SANDBOX_CREDENTIAL
         return str(self.hf_api_key), str(self.hf_api_secret)
+
+    @property
+    def hf_webhook_url(self) -> str | None:
+        if self.public_base_url and self.hf_webhook_secret:
+            return self.public_base_url.rstrip("/") + "/api/higgsfield/webhook"
+        return None
 
     @property
     def submit_interval(self) -> float:

@@ -222,7 +222,7 @@ async def test_two_schedulers_on_one_database_submit_each_task_once(service):
     """Two workers racing over the same rows: the claims let exactly one send each task."""
     service.app.state.jobs.scheduler.pause()
     client_id = (await register(service.client))["client_id"]
-    new = NewTask("", "GENERAL", "standard", 5, None, 0.5, None, False, png(), "image/png")
+    new = NewTask("", "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
     ids = [(await tasks.create(client_id, new))["id"] for _ in range(8)]
     settings = service.settings.model_copy(update={"hf_max_concurrency": 100})
     async with httpx.AsyncClient(timeout=5) as http:

@@ -14,10 +14,11 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from src.repository.models import Task, TaskStatus
+from src.repository.models import FINAL_STATUSES, Task, TaskStatus
 from src.schedulers.claims import claim_batch, new_claim_token
 from src.schedulers.context import JobContext
 from src.services.higgsfield import JobState, UpstreamError, UpstreamPermanent
+from src.services.transitions import final_fields
 from src.utils.clock import utcnow
 
 logger = logging.getLogger(__name__)
@@ -59,9 +60,11 @@ async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState) -> b
     if not fields or fields["status"] == old_status:
         return False
     now = utcnow()
-    if fields["status"] not in (TaskStatus.QUEUED, TaskStatus.IN_PROGRESS):
-        fields["completed_at"] = now
-    return bool(await Task.filter(id=task_id, status=old_status).update(updated_at=now, **fields))
+    if fields["status"] in FINAL_STATUSES:
+        fields = final_fields(fields.pop("status"), now, **fields)
+    else:
+        fields["updated_at"] = now
+    return bool(await Task.filter(id=task_id, status=old_status).update(**fields))
 
 
 async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) -> None:
@@ -70,12 +73,12 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
             state = await ctx.higgsfield.get_job_set(row["job_set_id"])
         except UpstreamPermanent as exc:
             if exc.status_code == 404:
-                now = utcnow()
                 await Task.filter(id=row["id"], status=row["status"]).update(
-                    status=TaskStatus.FAILED,
-                    error="Higgsfield no longer knows this job; it may have expired",
-                    completed_at=now,
-                    updated_at=now,
+                    **final_fields(
+                        TaskStatus.FAILED,
+                        utcnow(),
+                        error="Higgsfield no longer knows this job; it may have expired",
+                    )
                 )
             else:
                 logger.error("Reading job set %s failed: %s", row["job_set_id"], exc)

@@ -18,6 +18,7 @@ from src.repository.models import Client, Task, TaskImage, TaskStatus
 from src.schedulers.claims import claim_batch, lease_free, new_claim_token, update_claimed
 from src.schedulers.context import JobContext
 from src.services.higgsfield import ConcurrencyCapReached, DopRequest, UpstreamPermanent, UpstreamTransient
+from src.services.transitions import final_fields
 from src.utils.clock import utcnow
 
 logger = logging.getLogger(__name__)
@@ -123,10 +124,7 @@ async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt
 
 
 async def _fail(task_id: uuid.UUID, token: str, error: str) -> None:
-    now = utcnow()
-    await update_claimed(
-        task_id, token, status=TaskStatus.FAILED, error=error, completed_at=now, updated_at=now
-    )
+    await update_claimed(task_id, token, **final_fields(TaskStatus.FAILED, utcnow(), error=error))
     await TaskImage.filter(task_id=task_id).delete()
 
 
@@ -134,12 +132,7 @@ async def reap_lost_submissions() -> int:
     """A task left `submitting` by a crashed worker: the outcome is unknown, never resend it."""
     now = utcnow()
     return await Task.filter(status=TaskStatus.SUBMITTING, lease_until__lt=now).update(
-        status=TaskStatus.FAILED,
-        error=UNKNOWN_OUTCOME,
-        completed_at=now,
-        updated_at=now,
-        lease_owner=None,
-        lease_until=None,
+        **final_fields(TaskStatus.FAILED, now, error=UNKNOWN_OUTCOME)
     )
 
 

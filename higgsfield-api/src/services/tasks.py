@@ -31,6 +31,10 @@ PUBLIC_FIELDS = (
     "created_at",
     "updated_at",
     "completed_at",
+    "callback_url",
+    "callback_delivered",
+    "callback_attempts",
+    "callback_last_status",
 )
 
 
@@ -44,6 +48,7 @@ class NewTask:
     motion_strength: float
     seed: int | None
     enhance_prompt: bool
+    callback_url: str | None
     image: bytes
     image_content_type: str
 
@@ -52,7 +57,17 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
     """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it."""
     if row["status"] == TaskStatus.SUBMITTING:
         row["status"] = TaskStatus.PENDING.value
-    row["callback"] = None
+    url = row.pop("callback_url")
+    delivered, attempts, last_status = (
+        row.pop("callback_delivered"),
+        row.pop("callback_attempts"),
+        row.pop("callback_last_status"),
+    )
+    row["callback"] = (
+        {"url": url, "delivered": bool(delivered), "attempts": attempts, "last_status": last_status}
+        if url
+        else None
+    )
     return row
 
 
@@ -72,6 +87,7 @@ async def create(client_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
             motion_strength=new.motion_strength,
             seed=new.seed,
             enhance_prompt=new.enhance_prompt,
+            callback_url=new.callback_url,
             next_attempt_at=utcnow(),
         )
         await TaskImage.create(task=task, content_type=new.image_content_type, data=new.image)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import File, Form, UploadFile
 from pydantic import AfterValidator
@@ -39,6 +40,15 @@ def _duration(value: int) -> int:
     return value
 
 
+def _callback_url(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("callback_url must be an absolute http(s) URL, e.g. https://example.com/hooks/hf")
+    return value
+
+
 class TaskForm:
     """FastAPI reads these fields from the form; `to_new_task` checks the image and metadata."""
 
@@ -59,6 +69,11 @@ class TaskForm:
         motion_strength: Annotated[float, Form(ge=0, le=1)] = 0.5,
         seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
         enhance_prompt: Annotated[bool, Form()] = False,
+        callback_url: Annotated[
+            str | None,
+            Form(max_length=2048, description="http(s) URL to POST the task to when it ends (signed)"),
+            AfterValidator(_callback_url),
+        ] = None,
     ) -> None:
         self.image = image
         self.prompt = prompt
@@ -69,6 +84,7 @@ class TaskForm:
         self.motion_strength = motion_strength
         self.seed = seed
         self.enhance_prompt = enhance_prompt
+        self.callback_url = callback_url
 
     async def to_new_task(self, settings: Settings) -> NewTask:
         limit = settings.max_image_bytes
@@ -88,6 +104,7 @@ class TaskForm:
             motion_strength=self.motion_strength,
             seed=self.seed,
             enhance_prompt=self.enhance_prompt,
+            callback_url=self.callback_url,
             image=data,
             image_content_type=info.content_type,
         )

@@ -47,6 +47,13 @@ class Task(Model):
     thumbnail_url = fields.TextField(null=True)
     error = fields.TextField(null=True)
 
+    # The client's callback: due once the task is final, then retried until delivered or given up.
+    callback_url = fields.TextField(null=True)
+    callback_due_at = fields.DatetimeField(null=True, db_index=True)
+    callback_attempts = fields.IntField(default=0, db_default=0)
+    callback_delivered = fields.BooleanField(default=False, db_default=False)
+    callback_last_status = fields.IntField(null=True)
+
     # Work bookkeeping: retries and the claim a worker holds (see schedulers/claims.py).
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
@@ -74,3 +81,39 @@ class TaskImage(Model):
 
     class Meta:
         table = "task_images"
+
+
+class CallbackAttempt(Model):
+    """One delivery attempt of a task's callback: when, and what the receiver answered."""
+
+    id = fields.IntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="callback_attempt_log", on_delete=fields.CASCADE
+    )
+    attempted_at = fields.DatetimeField()
+    status_code = fields.IntField(null=True)
+    error = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "callback_attempts"
+
+
+class IdempotencyKey(Model):
+    """The first answer to a create with an Idempotency-Key, replayed for 24 hours."""
+
+    id = fields.IntField(primary_key=True)
+    client: fields.ForeignKeyRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=255)
+    fingerprint = fields.CharField(max_length=64)  # SHA-256 of the request's fields and image
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    status_code = fields.IntField()
+    response = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_keys"
+        unique_together = (("client_id", "key"),)
