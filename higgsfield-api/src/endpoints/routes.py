@@ -5,9 +5,11 @@ from fastapi import FastAPI
 from src.endpoints.auth.router import router as auth_router
 from src.endpoints.health.router import router as health_router
 from src.endpoints.higgsfield.router import router as higgsfield_router
+from src.endpoints.higgsfield.webhook import router as webhook_router
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(auth_router)
     app.include_router(higgsfield_router)
+    app.include_router(webhook_router)
     app.include_router(health_router)

@@ -1,4 +1,4 @@
-"""What the scheduler jobs share: settings, the Higgsfield client and this worker's name."""
+"""What the scheduler jobs share: settings, the HTTP clients and this worker's name."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+import httpx
 
 from src.config import Settings
 from src.services.higgsfield import HiggsfieldClient
@@ -22,10 +25,14 @@ class JobContext:
     settings: Settings
     higgsfield: HiggsfieldClient
     worker_id: str = field(default_factory=new_worker_id)
+    # Callbacks to clients go through a client of their own: other timeouts, never hf credentials.
+    callbacks_http: httpx.AsyncClient | None = None
+    # Called when a job ends a task, so that its callback goes out now, not at the next tick.
+    on_final: Callable[[], None] = field(default=lambda: None)
 
-    def backoff(self, attempts: int) -> timedelta:
-        """Exponential backoff with full jitter in [½, 1] of the step, capped."""
-        step = min(
-            self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0)
-        )
+    def backoff(self, attempts: int, max_seconds: float | None = None) -> timedelta:
+        """Exponential backoff with full jitter in [½, 1] of the step, capped at `max_seconds`
+        (default: retry_max_seconds)."""
+        cap = self.settings.retry_max_seconds if max_seconds is None else max_seconds
+        step = min(cap, self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0))
         return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret

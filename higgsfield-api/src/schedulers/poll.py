@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from src.repository.models import FINAL_STATUSES, Task, TaskStatus
-from src.schedulers.claims import claim_batch, new_claim_token
+from src.schedulers.claims import claim_batch, lease_free, new_claim_token
 from src.schedulers.context import JobContext
 from src.services.higgsfield import JobState, UpstreamError, UpstreamPermanent
 from src.services.transitions import final_fields
@@ -72,15 +72,15 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
         try:
             state = await ctx.higgsfield.get_job_set(row["job_set_id"])
         except UpstreamPermanent as exc:
-            if exc.status_code == 404:
-                await Task.filter(id=row["id"], status=row["status"]).update(
-                    **final_fields(
-                        TaskStatus.FAILED,
-                        utcnow(),
-                        error="Higgsfield no longer knows this job; it may have expired",
-                    )
+            if exc.status_code == 404 and await Task.filter(id=row["id"], status=row["status"]).update(
+                **final_fields(
+                    TaskStatus.FAILED,
+                    utcnow(),
+                    error="Higgsfield no longer knows this job; it may have expired",
                 )
-            else:
+            ):
+                ctx.on_final()
+            elif exc.status_code != 404:
                 logger.error("Reading job set %s failed: %s", row["job_set_id"], exc)
             return
         except UpstreamError as exc:
@@ -88,11 +88,33 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
             return
     if await apply_state(row["id"], row["status"], state):
         logger.info("Task %s is now %s", row["id"], state.status)
+        if state.status not in ("queued", "in_progress"):
+            ctx.on_final()
+
+
+async def expire_overdue(ctx: JobContext) -> int:
+    """With Higgsfield past TASK_RUN_DEADLINE: stop waiting and say so."""
+    now = utcnow()
+    deadline = ctx.settings.task_run_deadline
+    return await Task.filter(
+        lease_free(now),
+        status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS],
+        submitted_at__lt=now - deadline,
+    ).update(
+        **final_fields(
+            TaskStatus.FAILED,
+            now,
+            error=f"Higgsfield did not finish the job within {deadline} (TASK_RUN_DEADLINE); "
+            "the service stopped waiting for it",
+        )
+    )
 
 
 async def poll_in_flight(ctx: JobContext) -> int:
     """One poll round over the due tasks Higgsfield has; returns how many were read."""
     settings = ctx.settings
+    if expired := await expire_overdue(ctx):
+        logger.warning("%d task(s) passed TASK_RUN_DEADLINE and were marked failed", expired)
     token = new_claim_token(ctx.worker_id)
     read = 0
     while True:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from src.schedulers.callbacks import deliver_due_callbacks
 from src.schedulers.context import JobContext
 from src.schedulers.motions import CatalogRefresher
 from src.schedulers.poll import poll_in_flight
@@ -23,13 +24,15 @@ class Jobs:
     submit: CoalescingRunner
     poll: CoalescingRunner
     catalog: CoalescingRunner
+    # Runs on the interval; anything that ends a task may `nudge()` it to send the callback at once.
+    callbacks: CoalescingRunner
 
     @property
     def running(self) -> bool:
         return bool(self.scheduler.running)
 
     async def drain(self) -> None:
-        for runner in (self.submit, self.poll, self.catalog):
+        for runner in (self.submit, self.poll, self.catalog, self.callbacks):
             await runner.drain()
 
 
@@ -40,12 +43,15 @@ def build_jobs(ctx: JobContext) -> Jobs:
         submit=CoalescingRunner("submit", lambda: submit_pending(ctx)),
         poll=CoalescingRunner("poll", lambda: poll_in_flight(ctx)),
         catalog=CoalescingRunner("motions", CatalogRefresher(ctx)),
+        callbacks=CoalescingRunner("callbacks", lambda: deliver_due_callbacks(ctx)),
     )
+    ctx.on_final = jobs.callbacks.nudge
     start: datetime = utcnow()
     for runner, seconds in (
         (jobs.catalog, min(CATALOG_CHECK_SECONDS, settings.motions_refresh_seconds)),
         (jobs.submit, settings.submit_interval),
         (jobs.poll, settings.poll_interval_seconds),
+        (jobs.callbacks, settings.poll_interval_seconds),
     ):
         jobs.scheduler.add_job(
             runner.run,
@@ -53,7 +59,8 @@ def build_jobs(ctx: JobContext) -> Jobs:
             seconds=seconds,
             id=runner.name,
             next_run_time=start,
-            max_instances=1,
+            # The runner itself coalesces overlapping runs; this only keeps APScheduler quiet.
+            max_instances=3,
             coalesce=True,
             misfire_grace_time=None,
         )

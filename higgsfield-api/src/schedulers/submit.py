@@ -3,6 +3,12 @@
 A task goes pending --claim--> (upload) --> submitting --DoP--> queued. The `submitting`
 state is written before the paid call, so a crash in that window is seen afterwards and
 the task is never sent a second time blindly (see `reap_lost_submissions`).
+
+One process dispatches at a time (the `dispatch` worker lease), so counting the busy
+upstream slots and claiming tasks to fill them cannot race between processes, and the cap
+is never exceeded. Higgsfield's own concurrency 400 is backpressure: the task goes back to
+`pending`, and no more are sent until one of ours ends (or a while has passed, in case jobs
+of the same account run elsewhere).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from datetime import timedelta
 from tortoise.expressions import Q
 
 from src.repository.models import Client, Task, TaskImage, TaskStatus
+from src.schedulers import leases
 from src.schedulers.claims import claim_batch, lease_free, new_claim_token, update_claimed
 from src.schedulers.context import JobContext
 from src.services.higgsfield import ConcurrencyCapReached, DopRequest, UpstreamPermanent, UpstreamTransient
@@ -27,6 +34,8 @@ UNKNOWN_OUTCOME = (
     "The service stopped while sending this task to Higgsfield and cannot tell whether Higgsfield "
     "received it; it was not sent again, so it cannot have been charged twice. Please create a new task."
 )
+# After Higgsfield's concurrency 400 with no task of ours ending, try again after this long.
+CAP_RETRY = timedelta(minutes=2)
 
 
 async def busy_slots() -> int:
@@ -63,34 +72,45 @@ async def claim_next(ctx: JobContext, token: str) -> uuid.UUID | None:
     return None
 
 
+def dop_request(ctx: JobContext, task: Task) -> DopRequest:
+    webhook = None
+    if url := ctx.settings.hf_webhook_url:
+        webhook = (f"{url}?task={task.id}", str(ctx.settings.hf_webhook_secret))
+    return DopRequest(
+        model=task.model,
+        prompt=task.prompt,
+        motion_id=task.motion_id,
+        motion_strength=task.motion_strength,
+        image_url=str(task.image_url),
+        seed=task.seed,
+        enhance_prompt=task.enhance_prompt,
+        webhook=webhook,
+    )
+
+
 async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     """Uploads and submits one claimed task; False when Higgsfield's cap is reached."""
     task = await Task.get(id=task_id)
     try:
         if not task.image_url:
-            image = await TaskImage.get(task_id=task_id)
+            image = await TaskImage.get_or_none(task_id=task_id)
+            if image is None:  # canceled meanwhile: its image went with it
+                return True
             task.image_url = await ctx.higgsfield.upload_image(bytes(image.data), image.content_type)
             await update_claimed(task_id, token, release=False, image_url=task.image_url)
-        if not await update_claimed(task_id, token, release=False, status=TaskStatus.SUBMITTING):
-            return True  # the lease ran out during the upload and another worker has the task
-        job_set_id = await ctx.higgsfield.submit_dop(
-            DopRequest(
-                model=task.model,
-                prompt=task.prompt,
-                motion_id=task.motion_id,
-                motion_strength=task.motion_strength,
-                image_url=task.image_url,
-                seed=task.seed,
-                enhance_prompt=task.enhance_prompt,
-            )
-        )
+        # The intent is on record before the paid call; a cancel or a lost lease stops us here.
+        if not await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
+            status=TaskStatus.SUBMITTING
+        ):
+            return True
+        job_set_id = await ctx.higgsfield.submit_dop(dop_request(ctx, task))
     except ConcurrencyCapReached:
         await _retry_later(ctx, task, token, count_attempt=False)
         return False
     except UpstreamTransient as exc:
         if exc.maybe_delivered:
             logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
-            await _fail(task_id, token, UNKNOWN_OUTCOME)
+            await _outcome_unknown(ctx, task_id, token)
         else:
             logger.warning("Submission of task %s will be retried: %s", task_id, exc)
             await _retry_later(ctx, task, token)
@@ -118,9 +138,24 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
 async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt: bool = True) -> None:
     attempts = task.attempts + 1 if count_attempt else task.attempts
     delay = ctx.backoff(attempts) if count_attempt else timedelta(seconds=ctx.settings.poll_interval_seconds)
-    await update_claimed(
-        task.id, token, status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=utcnow() + delay
+    await Task.filter(
+        id=task.id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
+    ).update(
+        status=TaskStatus.PENDING,
+        attempts=attempts,
+        next_attempt_at=utcnow() + delay,
+        lease_owner=None,
+        lease_until=None,
     )
+
+
+async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> None:
+    """Never resend. With Higgsfield webhooks on, wait for one naming the task (see
+    `reap_lost_submissions`); without, there is nothing to wait for."""
+    if ctx.settings.hf_webhook_url:
+        await update_claimed(task_id, token, lease_until=utcnow(), release=False)
+    else:
+        await _fail(task_id, token, UNKNOWN_OUTCOME)
 
 
 async def _fail(task_id: uuid.UUID, token: str, error: str) -> None:
@@ -128,22 +163,61 @@ async def _fail(task_id: uuid.UUID, token: str, error: str) -> None:
     await TaskImage.filter(task_id=task_id).delete()
 
 
-async def reap_lost_submissions() -> int:
-    """A task left `submitting` by a crashed worker: the outcome is unknown, never resend it."""
+async def reap_lost_submissions(ctx: JobContext) -> int:
+    """A task left `submitting` by a crashed worker: the outcome is unknown, never resend it.
+
+    With Higgsfield webhooks configured, a job that does exist will call us when it ends and
+    reconcile the task (see services/webhooks.py), so such a task gets until the run deadline.
+    """
     now = utcnow()
-    return await Task.filter(status=TaskStatus.SUBMITTING, lease_until__lt=now).update(
+    grace = ctx.settings.task_run_deadline if ctx.settings.hf_webhook_url else timedelta(0)
+    return await Task.filter(status=TaskStatus.SUBMITTING, lease_until__lt=now - grace).update(
         **final_fields(TaskStatus.FAILED, now, error=UNKNOWN_OUTCOME)
+    )
+
+
+async def expire_unsent(ctx: JobContext) -> int:
+    """Pending past TASK_SUBMIT_DEADLINE: fail it rather than send it a day late."""
+    now = utcnow()
+    deadline = ctx.settings.task_submit_deadline
+    return await Task.filter(
+        lease_free(now), status=TaskStatus.PENDING, created_at__lt=now - deadline
+    ).update(
+        **final_fields(
+            TaskStatus.FAILED,
+            now,
+            error=f"Higgsfield did not accept the task within {deadline} (TASK_SUBMIT_DEADLINE); "
+            "it was never started and not charged",
+        )
     )
 
 
 async def submit_pending(ctx: JobContext) -> int:
     """One dispatch round: fill the free slots, then send the claimed tasks concurrently."""
-    if reaped := await reap_lost_submissions():
+    if reaped := await reap_lost_submissions(ctx):
         logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
-    free = ctx.settings.hf_max_concurrency - await busy_slots()
+    if expired := await expire_unsent(ctx):
+        logger.warning("%d task(s) passed TASK_SUBMIT_DEADLINE and were marked failed", expired)
+    if not await leases.acquire(leases.DISPATCH, ctx.worker_id, ctx.settings.lease_seconds):
+        return 0  # another process is dispatching right now
+    try:
+        return await _dispatch(ctx)
+    finally:
+        await leases.release(leases.DISPATCH, ctx.worker_id)
+
+
+async def _dispatch(ctx: JobContext) -> int:
+    busy = await busy_slots()
+    cap_busy, cap_until = await leases.cap_state(leases.DISPATCH)
+    if cap_busy is not None:
+        if busy >= cap_busy and cap_until is not None and utcnow() < cap_until:
+            return 0  # Higgsfield said it is full and none of ours has ended since
+        await leases.record_cap(leases.DISPATCH, None, None)
     token = new_claim_token(ctx.worker_id)
     claimed: list[uuid.UUID] = []
-    while len(claimed) < free and (task_id := await claim_next(ctx, token)):
+    while len(claimed) < ctx.settings.hf_max_concurrency - busy and (task_id := await claim_next(ctx, token)):
         claimed.append(task_id)
     results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+    if not all(results):
+        await leases.record_cap(leases.DISPATCH, await busy_slots(), utcnow() + CAP_RETRY)
     return sum(results)

@@ -49,6 +49,7 @@ class DopRequest:
     image_url: str
     seed: int | None = None
     enhance_prompt: bool = False
+    webhook: tuple[str, str] | None = None  # (url, secret) for Higgsfield to call when the job ends
 
     def body(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -61,7 +62,10 @@ class DopRequest:
             params["seed"] = self.seed
         if self.enhance_prompt:
             params["enhance_prompt"] = True
-        return {"params": params}
+        body: dict[str, Any] = {"params": params}
+        if self.webhook:
+            body["webhook"] = {"url": self.webhook[0], "secret": self.webhook[1]}
+        return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,14 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from src.errors import InvalidField, NotFound
-from src.repository.models import Task, TaskImage, TaskStatus
+from src.errors import Conflict, InvalidField, NotFound
+from src.repository.models import FINAL_STATUSES, Task, TaskImage, TaskStatus
+from src.services import idempotency as idempotency_keys
 from src.services import motions
+from src.services.transitions import final_fields
 from src.utils.clock import utcnow
 
+CREATED_STATUS = 202
 PUBLIC_FIELDS = (
     "id",
     "status",
@@ -71,7 +74,11 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def create(client_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
+async def create(
+    client_id: uuid.UUID, new: NewTask, *, idempotency: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """Stores a pending task with its image (and, with `idempotency` = (key, fingerprint), the
+    answer to replay) in one transaction."""
     motion, motion_id = await motions.resolve(new.motion)
     async with in_transaction():
         task = await Task.create(
@@ -91,7 +98,11 @@ async def create(client_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
             next_attempt_at=utcnow(),
         )
         await TaskImage.create(task=task, content_type=new.image_content_type, data=new.image)
-    return public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+        answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+        if idempotency:
+            key, print_ = idempotency
+            await idempotency_keys.remember(client_id, key, print_, task.id, CREATED_STATUS, answer)
+    return answer
 
 
 async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
@@ -130,3 +141,32 @@ async def list_for(
         _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     )
     return {"items": [public(row) for row in rows[:limit]], "next_cursor": next_cursor}
+
+
+async def cancel(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
+    """A task still pending here is canceled and never sent; anything else is a 409."""
+    now = utcnow()
+    # Clearing the lease also stops a dispatcher that claimed the task and is uploading it.
+    won = await Task.filter(id=task_id, client_id=client_id, status=TaskStatus.PENDING).update(
+        **final_fields(TaskStatus.CANCELED, now)
+    )
+    task = await get(client_id, task_id)
+    if not won:
+        if task["status"] in FINAL_STATUSES:
+            raise Conflict(f"The task is already {task['status']}")
+        raise Conflict("Higgsfield already has this task and its API cannot cancel it")
+    await TaskImage.filter(task_id=task_id).delete()
+    return task
+
+
+async def cancel_pending_of(client_id: uuid.UUID) -> int:
+    """Cancels every task of a client that Higgsfield does not have yet; returns how many."""
+    ids = await Task.filter(client_id=client_id, status=TaskStatus.PENDING).values_list("id", flat=True)
+    if not ids:
+        return 0
+    canceled = await Task.filter(id__in=list(ids), status=TaskStatus.PENDING).update(
+        **final_fields(TaskStatus.CANCELED, utcnow())
+    )
+    done = await Task.filter(id__in=list(ids), status=TaskStatus.CANCELED).values_list("id", flat=True)
+    await TaskImage.filter(task_id__in=list(done)).delete()
+    return canceled

@@ -43,14 +43,24 @@ class FaultPlan:
         self._queued: dict[str, deque[Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
         self._rate = 0.0
         self._random = random.Random(0)
-        self._statuses: tuple[int, ...] = TRANSIENT_STATUSES
+        self._statuses: tuple[int | None, ...] = TRANSIENT_STATUSES
         self._rate_endpoints: frozenset[str] = frozenset()
+        self._hang_seconds = 0.0
 
     def queue(self, endpoint: str, faults: Iterable[Fault]) -> None:
         self._queue_of(endpoint).extend(faults)
 
-    def set_rate(self, rate: float, *, seed: int, statuses: Iterable[int], endpoints: Iterable[str]) -> None:
-        """Each call to `endpoints` without a queued fault fails with probability `rate`."""
+    def set_rate(
+        self,
+        rate: float,
+        *,
+        seed: int,
+        statuses: Iterable[int | None],
+        endpoints: Iterable[str],
+        hang_seconds: float = 0.0,
+    ) -> None:
+        """Each call to `endpoints` without a queued fault fails with probability `rate`
+        (a `None` status: it hangs `hang_seconds`, then is served)."""
         if not 0 <= rate <= 1:
             raise ValueError("rate must be within 0..1")
         chosen = frozenset(endpoints)
@@ -58,13 +68,15 @@ class FaultPlan:
             self._queue_of(endpoint)
         self._rate, self._random, self._rate_endpoints = rate, random.Random(seed), chosen
         self._statuses = tuple(statuses)
+        self._hang_seconds = hang_seconds
 
     def take(self, endpoint: str) -> Fault | None:
         queued = self._queue_of(endpoint)
         if queued:
             return queued.popleft()
         if endpoint in self._rate_endpoints and self._random.random() < self._rate:
-            return Fault(status=self._random.choice(self._statuses))
+            status = self._random.choice(self._statuses)
+            return Fault(status=status) if status is not None else Fault(delay=self._hang_seconds)
         return None
 
     def _queue_of(self, endpoint: str) -> deque[Fault]:

@@ -171,12 +171,16 @@ class FakeHiggsfield:
         rate: float,
         *,
         seed: int = 0,
-        statuses: Iterable[int] = TRANSIENT_STATUSES,
+        statuses: Iterable[int | None] = TRANSIENT_STATUSES,
         endpoints: Iterable[str] = ENDPOINTS,
+        hang_seconds: float = 0.0,
     ) -> None:
-        """Random faults for stress tests, reproducible through `seed`; rate 0 turns them off."""
+        """Random faults for stress tests, reproducible through `seed`; rate 0 turns them off.
+        A `None` among `statuses` is a hang of `hang_seconds` before the call is served."""
         with self._lock:
-            self._faults.set_rate(rate, seed=seed, statuses=statuses, endpoints=endpoints)
+            self._faults.set_rate(
+                rate, seed=seed, statuses=statuses, endpoints=endpoints, hang_seconds=hang_seconds
+            )
 
     # Called by the routes.
 

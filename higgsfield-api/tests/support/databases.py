@@ -18,7 +18,18 @@ import pymysql
 from src.config import Settings
 from src.repository.core import tortoise_config
 
-TABLES = ("task_images", "tasks", "api_keys", "clients", "motions")
+# Every table of the service, children before parents.
+TABLES = (
+    "callback_attempts",
+    "idempotency_keys",
+    "task_images",
+    "tasks",
+    "api_keys",
+    "clients",
+    "motions",
+    "login_failures",
+    "worker_leases",
+)
 
 
 def mysql_url() -> str | None:

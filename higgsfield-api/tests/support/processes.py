@@ -78,6 +78,12 @@ class ServerProcess:
             time.sleep(0.1)
         raise AssertionError(f"the server did not become healthy:\n{self.log.read_text()[-3000:]}")
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, as in a crash or an OOM kill."""
+        self.process.kill()
+        self.process.wait()
+        self._out.close()
+
     def stop(self, timeout: float = 15) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

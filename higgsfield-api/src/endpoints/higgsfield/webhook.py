@@ -1,0 +1,30 @@
+"""POST /api/higgsfield/webhook: Higgsfield's call when a job ends (optional)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Response, status
+
+from src.endpoints.deps import JobsDep, SettingsDep
+from src.services import webhooks
+
+router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
+
+
+@router.post(
+    "/webhook",
+    status_code=status.HTTP_204_NO_CONTENT,
+    include_in_schema=False,  # called by Higgsfield, not by clients
+)
+async def higgsfield_webhook(
+    settings: SettingsDep,
+    jobs: JobsDep,
+    payload: Annotated[Any, Body()] = None,
+    secret: Annotated[str | None, Header(alias="X-Webhook-Secret-Key")] = None,
+    task: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    webhooks.check_secret(settings, secret)
+    if await webhooks.job_set_changed(task, webhooks.job_set_id_of(payload)):
+        jobs.poll.nudge()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

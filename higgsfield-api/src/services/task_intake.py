@@ -1,0 +1,42 @@
+"""Taking a new task in: idempotent replay, then (for a new one) storing it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from tortoise.exceptions import IntegrityError
+
+from src.config import Settings
+from src.services import idempotency, limits, tasks
+from src.services.tasks import NewTask
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+async def take(client_id: uuid.UUID, new: NewTask, settings: Settings, key: str | None) -> Intake:
+    """A replay answers at once; a new task counts against the client's rate limit first."""
+    if key is None:
+        await limits.check_create_rate(client_id, settings)
+        body = await tasks.create(client_id, new)
+        return Intake(tasks.CREATED_STATUS, to_jsonable_python(body), replayed=False)
+    print_ = idempotency.fingerprint(idempotency.fields_of(new), new.image)
+    if first := await idempotency.replay(client_id, key, print_, settings.idempotency_ttl):
+        return Intake(first.status_code, first.body, replayed=True)
+    await limits.check_create_rate(client_id, settings)
+    try:
+        body = await tasks.create(client_id, new, idempotency=(key, print_))
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as it did.
+        first = await idempotency.replay(client_id, key, print_, settings.idempotency_ttl)
+        if first is None:
+            raise
+        return Intake(first.status_code, first.body, replayed=True)
+    return Intake(tasks.CREATED_STATUS, to_jsonable_python(body), replayed=False)

@@ -1,0 +1,144 @@
+"""A worker process killed with SIGKILL at each step of a task's life: after a restart nothing
+is lost and nothing is sent to Higgsfield twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from src.schedulers.submit import UNKNOWN_OUTCOME
+from tests.support.app import ADMIN_TOKEN, PASSWORD
+from tests.support.images import png
+from tests.support.processes import ServerProcess, free_port, service_env
+
+I2V = "/api/higgsfield/i2v/"
+
+
+def until(check: Callable[[], object], what: str, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Replica:
+    """One server process over the test's database and fake Higgsfield."""
+
+    def __init__(self, db_url: str, fake, log) -> None:
+        env = service_env(
+            PORT=free_port(),
+            DATABASE_URL=db_url,
+            HF_API_KEY="test-key",
+            HF_API_SECRET="test-secret",
+            HF_BASE_URL=fake.url,
+            POLL_INTERVAL_SECONDS=0.1,
+            LEASE_SECONDS=1,
+            RETRY_BASE_SECONDS=0.1,
+            RETRY_MAX_SECONDS=0.3,
+        )
+        self.server = ServerProcess(env, log)
+        self.server.wait_ready()
+        self.http = httpx.Client(base_url=self.server.url, timeout=10)
+
+    def task(self, key: str, task_id: str) -> dict:
+        return self.http.get(f"{I2V}{task_id}", headers={"X-API-KEY": key}).json()
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture
+def replicas(tmp_path, db_url, fake):
+    started: list[Replica] = []
+
+    def start() -> Replica:
+        replica = Replica(db_url, fake, tmp_path / "server.log")
+        started.append(replica)
+        return replica
+
+    yield start
+    for replica in started:
+        replica.close()
+        if replica.server.process.poll() is None:
+            replica.server.stop()
+
+
+def first_task(replica: Replica) -> tuple[str, str]:
+    """Registers a client and creates one task; returns (api key, task id)."""
+    registered = replica.http.post(
+        "/api/auth/registration",
+        json={"login": "crashy", "password": PASSWORD},
+        headers={"X-ADMIN-TOKEN": ADMIN_TOKEN},
+    )
+    key = registered.json()["api_key"]
+    until(
+        lambda: replica.http.get("/api/higgsfield/motions", headers={"X-API-KEY": key}).json(), "the catalog"
+    )
+    created = replica.http.post(
+        I2V, headers={"X-API-KEY": key}, files={"image": ("in.png", png(), "image/png")}
+    )
+    assert created.status_code == 202, created.text
+    return key, created.json()["id"]
+
+
+def final(replica: Replica, key: str, task_id: str) -> dict:
+    box: dict = {}
+
+    def done() -> bool:
+        box.update(replica.task(key, task_id))
+        return box["status"] in ("completed", "failed", "nsfw", "canceled")
+
+    until(done, f"task {task_id} to end", within=30)
+    return box
+
+
+def test_killed_right_after_accepting_a_task(replicas, fake):
+    fake.fail_next("upload_url", [503] * 10_000)  # nothing can be sent before the crash
+    first = replicas()
+    key, task_id = first_task(first)
+    first.server.kill()
+    fake.reset()
+    done = final(replicas(), key, task_id)
+    assert done["status"] == "completed"
+    assert len(fake.submissions) == 1
+
+
+def test_killed_while_uploading_the_image(replicas, fake):
+    fake.hang_next("put", 30)
+    first = replicas()
+    key, task_id = first_task(first)
+    until(lambda: fake.calls["put"] >= 1, "the upload to start")
+    first.server.kill()
+    done = final(replicas(), key, task_id)
+    assert done["status"] == "completed"
+    assert len(fake.submissions) == 1
+
+
+def test_killed_between_higgsfields_answer_and_the_database_write(replicas, fake):
+    """Higgsfield made the job, the answer never got recorded: the task must not be sent
+    again; it ends failed with a reason that says so."""
+    fake.hang_next("dop", 30, after=True)
+    first = replicas()
+    key, task_id = first_task(first)
+    until(lambda: len(fake.submissions) == 1, "the job to exist upstream")
+    first.server.kill()
+    done = final(replicas(), key, task_id)
+    assert done["status"] == "failed" and done["error"] == UNKNOWN_OUTCOME
+    assert len(fake.submissions) == 1
+
+
+def test_killed_while_higgsfield_works_on_the_job(replicas, fake):
+    fake.settings.reads_per_step = None
+    first = replicas()
+    key, task_id = first_task(first)
+    until(lambda: first.task(key, task_id)["status"] == "queued", "the task to be queued")
+    first.server.kill()
+    second = replicas()
+    fake.advance_all()
+    fake.advance_all()
+    done = final(second, key, task_id)
+    assert done["status"] == "completed" and done["video_url"]
+    assert len(fake.submissions) == 1

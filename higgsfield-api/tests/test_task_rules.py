@@ -1,0 +1,254 @@
+"""Cancel, Idempotency-Key, deadlines and Higgsfield webhooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from src.repository.models import IdempotencyKey, Task, TaskImage, TaskStatus
+from tests.support.app import eventually, make_settings, register, running_app
+from tests.support.images import image_bytes, png
+
+I2V = "/api/higgsfield/i2v/"
+
+
+async def post_task(client, key: str, *, headers: dict | None = None, image: bytes | None = None, **data):
+    return await client.post(
+        I2V,
+        headers={"X-API-KEY": key, **(headers or {})},
+        files={"image": ("in.png", image or png(), "image/png")},
+        data=data,
+    )
+
+
+async def status_of(client, key: str, task_id: str) -> str:
+    return (await client.get(f"{I2V}{task_id}", headers={"X-API-KEY": key})).json()["status"]
+
+
+# --- cancel -------------------------------------------------------------------------------
+
+
+async def test_a_pending_task_is_canceled_and_never_sent(service, api_key):
+    service.fake.fail_next("upload_url", [503] * 1000)  # Higgsfield is down: the task waits
+    task = (await post_task(service.client, api_key)).json()
+    response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "canceled" and response.json()["completed_at"]
+    service.fake.reset()
+    await service.app.state.jobs.submit.run()
+    assert service.fake.submissions == []
+    assert await TaskImage.filter(task_id=task["id"]).count() == 0
+    again = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert again.status_code == 409 and "canceled" in again.json()["detail"]
+
+
+async def test_a_task_higgsfield_has_cannot_be_canceled(service, api_key):
+    service.fake.settings.reads_per_step = None  # jobs stay queued until told
+    task = (await post_task(service.client, api_key)).json()
+    await eventually(lambda: _status_is(service, api_key, task["id"], "queued"), what="the task to be queued")
+    response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert response.status_code == 409
+    assert "Higgsfield" in response.json()["detail"]
+
+
+async def _status_is(service, key: str, task_id: str, status: str) -> bool:
+    return await status_of(service.client, key, task_id) == status
+
+
+async def test_cancel_of_another_clients_task_is_404(service, api_key, other_api_key):
+    service.fake.fail_next("upload_url", [503] * 1000)
+    task = (await post_task(service.client, api_key)).json()
+    response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": other_api_key})
+    assert response.status_code == 404
+    assert await status_of(service.client, api_key, task["id"]) == "pending"
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------
+
+
+async def test_the_same_key_twice_gives_the_same_task_and_one_submission(service, api_key):
+    headers = {"Idempotency-Key": "order-42"}
+    first = await post_task(service.client, api_key, headers=headers, prompt="same")
+    second = await post_task(service.client, api_key, headers=headers, prompt="same")
+    assert first.status_code == second.status_code == 202
+    assert second.json() == first.json()
+    assert second.headers["location"] == first.headers["location"]
+    assert second.headers.get("idempotent-replayed") == "true"
+    assert await Task.all().count() == 1
+    await eventually(lambda: _status_is(service, api_key, first.json()["id"], "completed"), what="completion")
+    third = await post_task(service.client, api_key, headers=headers, prompt="same")
+    assert third.json() == first.json()  # the first answer, not the task's current state
+    assert len(service.fake.submissions) == 1
+
+
+async def test_the_same_key_with_other_fields_is_409(service, api_key):
+    headers = {"Idempotency-Key": "order-43"}
+    assert (await post_task(service.client, api_key, headers=headers, prompt="a")).status_code == 202
+    other_prompt = await post_task(service.client, api_key, headers=headers, prompt="b")
+    other_image = await post_task(
+        service.client, api_key, headers=headers, prompt="a", image=image_bytes("JPEG")
+    )
+    assert other_prompt.status_code == other_image.status_code == 409
+    assert await Task.all().count() == 1
+
+
+async def test_keys_are_per_client_and_expire(service, api_key, other_api_key):
+    headers = {"Idempotency-Key": "shared-name"}
+    mine = await post_task(service.client, api_key, headers=headers)
+    theirs = await post_task(service.client, other_api_key, headers=headers)
+    assert mine.json()["id"] != theirs.json()["id"]
+    await IdempotencyKey.all().update(created_at=_days_ago(2))
+    later = await post_task(service.client, api_key, headers=headers)
+    assert later.status_code == 202 and later.json()["id"] != mine.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256])
+async def test_a_bad_idempotency_key_is_422(service, api_key, key):
+    response = await post_task(service.client, api_key, headers={"Idempotency-Key": key})
+    assert response.status_code == 422
+    assert await Task.all().count() == 0
+
+
+def _days_ago(days: int):
+    from src.utils.clock import utcnow
+
+    return utcnow() - timedelta(days=days)
+
+
+# --- deadlines ----------------------------------------------------------------------------
+
+
+async def test_a_task_not_accepted_before_the_submit_deadline_fails(db_url, fake):
+    fake.fail_next("upload_url", [503] * 10_000)
+    settings = make_settings(db_url, fake.url, task_submit_deadline=timedelta(seconds=0.5))
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(lambda: _final(client, key, task["id"]), what="the deadline to pass")
+        done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
+    assert done["status"] == "failed"
+    assert "TASK_SUBMIT_DEADLINE" in done["error"] and "not charged" in done["error"]
+    assert fake.submissions == []
+
+
+async def test_a_task_higgsfield_keeps_past_the_run_deadline_fails(db_url, fake):
+    fake.settings.reads_per_step = None  # Higgsfield never finishes
+    settings = make_settings(db_url, fake.url, task_run_deadline=timedelta(seconds=0.5))
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(lambda: _final(client, key, task["id"]), what="the deadline to pass")
+        done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
+    assert done["status"] == "failed" and "TASK_RUN_DEADLINE" in done["error"]
+    assert len(fake.submissions) == 1
+
+
+async def _final(client, key: str, task_id: str) -> bool:
+    return await status_of(client, key, task_id) in ("completed", "failed", "nsfw", "canceled")
+
+
+# --- Higgsfield webhooks ------------------------------------------------------------------
+
+WEBHOOK_SECRET = "hf-webhook-secret-for-tests"
+
+
+def webhook_settings(db_url: str, fake, **overrides):
+    return make_settings(
+        db_url,
+        fake.url,
+        public_base_url="https://gateway.example.com",
+        hf_webhook_secret=WEBHOOK_SECRET,
+        **overrides,
+    )
+
+
+async def test_submissions_ask_higgsfield_for_a_webhook_naming_the_task(db_url, fake):
+    async with running_app(webhook_settings(db_url, fake)) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(lambda: _submitted(fake), what="the submission")
+    webhook = fake.submissions[0]["webhook"]
+    assert webhook == {
+        "url": f"https://gateway.example.com/api/higgsfield/webhook?task={task['id']}",
+        "secret": WEBHOOK_SECRET,
+    }
+
+
+async def _submitted(fake) -> bool:
+    return bool(fake.submissions)
+
+
+async def test_a_valid_webhook_triggers_an_immediate_read(db_url, fake):
+    fake.settings.reads_per_step = None
+    settings = webhook_settings(db_url, fake, poll_interval_seconds=3600)  # only the webhook can help
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(lambda: _submitted(fake), what="the submission")
+        await eventually(lambda: _has_job_set(task["id"]), what="the job set to be recorded")
+        [job] = fake.jobs()
+        fake.finish(job.job_set_id, "completed")
+        reads = fake.job_set_reads
+        response = await client.post(
+            f"/api/higgsfield/webhook?task={task['id']}",
+            json={"id": job.job_set_id, "jobs": [{"status": "completed"}]},
+            headers={"X-Webhook-Secret-Key": WEBHOOK_SECRET},
+        )
+        assert response.status_code == 204
+        await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
+    assert fake.job_set_reads > reads  # the service read the job set itself: the poller stays the truth
+
+
+async def _has_job_set(task_id: str) -> bool:
+    return await Task.filter(id=task_id).exclude(job_set_id=None).exists()
+
+
+async def _status_is_at(client, key: str, task_id: str, status: str) -> bool:
+    return await status_of(client, key, task_id) == status
+
+
+async def test_a_webhook_with_a_bad_secret_is_401(db_url, fake):
+    async with running_app(webhook_settings(db_url, fake)) as (_app, client):
+        for headers in ({}, {"X-Webhook-Secret-Key": "wrong"}):
+            response = await client.post("/api/higgsfield/webhook", json={"id": "x"}, headers=headers)
+            assert response.status_code == 401
+
+
+async def test_the_webhook_route_is_404_when_not_configured(service):
+    response = await service.client.post(
+        "/api/higgsfield/webhook", json={"id": "x"}, headers={"X-Webhook-Secret-Key": "anything"}
+    )
+    assert response.status_code == 404
+
+
+async def test_a_webhook_reconciles_a_submission_whose_answer_was_lost(db_url, fake):
+    """The DoP answer never arrived: with webhooks on, the task waits for Higgsfield's call
+    instead of failing, then follows the job it names. Still one submission."""
+    fake.hang_next("dop", 2.0, after=True)
+    settings = webhook_settings(db_url, fake, hf_timeout_seconds=0.5)
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(
+            lambda: _status_in_db(task["id"], TaskStatus.SUBMITTING, lease_gone=True), what="timeout"
+        )
+        assert await status_of(client, key, task["id"]) == "pending"
+        [job] = fake.jobs()
+        response = await client.post(
+            f"/api/higgsfield/webhook?task={task['id']}",
+            json={"id": job.job_set_id},
+            headers={"X-Webhook-Secret-Key": WEBHOOK_SECRET},
+        )
+        assert response.status_code == 204
+        await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
+    assert len(fake.submissions) == 1
+
+
+async def _status_in_db(task_id: str, status: TaskStatus, *, lease_gone: bool) -> bool:
+    from src.utils.clock import utcnow
+
+    rows = await Task.filter(id=task_id).values("status", "lease_until")
+    return (
+        bool(rows) and rows[0]["status"] == status and (not lease_gone or rows[0]["lease_until"] <= utcnow())
+    )
