@@ -11,11 +11,13 @@ from fastapi import FastAPI
 
 from src.config import SANDBOX_PREFIX, Settings
 from src.endpoints.error_handlers import register_error_handlers
+from src.endpoints.middleware import install_middleware
 from src.endpoints.routes import include_routers
 from src.repository.core import register_orm
 from src.schedulers.context import JobContext
 from src.schedulers.setup import build_jobs
 from src.services.higgsfield import HiggsfieldClient
+from src.utils.log_redaction import install_log_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +34,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     async with register_orm(settings):
         timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+        async with (
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http,
+            # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
+            httpx.AsyncClient(
+                timeout=settings.callback_timeout_seconds, follow_redirects=False
+            ) as callbacks_http,
+        ):
             higgsfield = HiggsfieldClient(http, settings.upstream_base_url, *settings.upstream_credentials)
-            jobs = build_jobs(JobContext(settings, higgsfield))
+            jobs = build_jobs(JobContext(settings, higgsfield, callbacks_http=callbacks_http))
             app.state.jobs = jobs
             jobs.scheduler.start()
             try:
@@ -58,7 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    install_log_redaction()
     register_error_handlers(app)
+    install_middleware(app, settings)
     include_routers(app)
     if settings.sandbox:
         from src.sandbox.app import create_sandbox_app

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import BeforeValidator, Field, computed_field, model_validator
+from pydantic import BeforeValidator, Field, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]  # higgsfield-api/
@@ -19,6 +19,9 @@ SANDBOX_PREFIX = "/sandbox"
 SANDBOX_CREDENTIAL = "sandbox"
 
 MIB = 1024 * 1024
+MIN_ADMIN_TOKEN_LENGTH = 32
+# The placeholders of .env.example: a copy of that file must never run with them as secrets.
+EXAMPLE_SECRETS = frozenset({"change-me"})
 
 
 def _seconds_or_iso(value: object) -> object:
@@ -39,6 +42,8 @@ class Settings(BaseSettings):
         env_file=REPO_DIR / ".env",
         env_ignore_empty=True,
         extra="ignore",
+        # A refused value may be a secret (a short ADMIN_TOKEN, a DB password): never echo it.
+        hide_input_in_errors=True,
     )
 
     # Database
@@ -99,6 +104,21 @@ class Settings(BaseSettings):
 
     # Sandbox upstream (used only without Higgsfield credentials)
     sandbox_job_seconds: float = Field(6.0, ge=0)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_strong(cls, value: str | None) -> str | None:
+        """Unset is allowed (admin calls answer 503); a guessable token is not."""
+        if value is None:
+            return value
+        if value.strip() in EXAMPLE_SECRETS:
+            raise ValueError(
+                "ADMIN_TOKEN is the placeholder from .env.example; set a random one "
+                "(`python -m src.cli init-env` writes a fresh .env)"
+            )
+        if len(value.strip()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long")
+        return value
 
     @model_validator(mode="after")
     def _credentials_come_in_pairs(self) -> Settings:

@@ -48,3 +48,13 @@ class ServiceUnavailable(DomainError):
 
     def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)} if retry_after else None)
+
+
+class RateLimited(DomainError):
+    """A 429: the caller must wait `retry_after` seconds (sent as Retry-After, at least 1)."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after)})

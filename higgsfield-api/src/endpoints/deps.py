@@ -14,8 +14,13 @@ from src.schedulers.setup import Jobs
 from src.services import auth
 from src.services.security import same_secret
 
-api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False, description="A client's API key")
-admin_token_header = APIKeyHeader(name="X-ADMIN-TOKEN", auto_error=False, description="The admin token")
+# Distinct scheme names: both would otherwise be "APIKeyHeader" in OpenAPI, and one would hide the other.
+api_key_header = APIKeyHeader(
+    name="X-API-KEY", scheme_name="ApiKey", auto_error=False, description="A client's API key"
+)
+admin_token_header = APIKeyHeader(
+    name="X-ADMIN-TOKEN", scheme_name="AdminToken", auto_error=False, description="The admin token"
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,12 +40,13 @@ def require_admin(
     token: Annotated[str | None, Security(admin_token_header)],
 ) -> None:
     if not settings.admin_token:
-        raise ServiceUnavailable("Registration is disabled: ADMIN_TOKEN is not configured")
+        raise ServiceUnavailable("Admin calls are disabled: ADMIN_TOKEN is not configured")
     if not same_secret(token, settings.admin_token):
         raise Unauthorized("Missing or invalid admin token")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
 CurrentClientId = Annotated[uuid.UUID, Depends(get_current_client_id)]
 AdminToken = Depends(require_admin)

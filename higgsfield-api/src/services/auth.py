@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,10 +10,13 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from src.errors import Conflict, Unauthorized
+from src.config import Settings
+from src.errors import Conflict, NotFound, Unauthorized
 from src.repository.models import ApiKey, Client
-from src.services import security
+from src.services import limits, security, tasks
 from src.utils.clock import utcnow
+
+logger = logging.getLogger(__name__)
 
 INVALID_LOGIN = "Invalid login or password"
 INVALID_KEY = "Missing or invalid API key"
@@ -44,10 +48,17 @@ async def register(login: str, password: str) -> IssuedCredentials:
     return IssuedCredentials(client.id, client.login, api_key, client.webhook_secret)
 
 
-async def login(login: str, password: str) -> IssuedCredentials:
+async def login(login: str, password: str, settings: Settings) -> IssuedCredentials:
+    """A new key for the right password; a disabled client fails like a wrong password.
+
+    A success leaves the failures counted so far in place: the throttle counts failures per
+    window, whatever happened in between.
+    """
+    await limits.check_login_allowed(login, settings)
     client = await Client.get_or_none(login=login, disabled_at=None)
     ok = await security.verify_password(client.password_hash if client else None, password)
     if client is None or not ok:
+        await limits.record_login_failure(login, settings)
         raise Unauthorized(INVALID_LOGIN)
     api_key = security.new_api_key()
     await ApiKey.create(client=client, key_hash=security.hash_api_key(api_key))
@@ -69,3 +80,25 @@ async def authenticate(api_key: str | None) -> uuid.UUID:
     if last_used is None or now - last_used > LAST_USED_RESOLUTION:
         await ApiKey.filter(id=row["id"]).update(last_used_at=now)
     return row["client_id"]
+
+
+async def revoke_key(api_key: str | None) -> None:
+    """Logout: the key it is called with is a 401 from now on (the client's other keys stay)."""
+    if not api_key:
+        raise Unauthorized(INVALID_KEY)
+    await authenticate(api_key)  # an unknown or already revoked key is a 401 here too
+    await ApiKey.filter(key_hash=security.hash_api_key(api_key), revoked_at=None).update(revoked_at=utcnow())
+
+
+async def disable_client(login: str) -> None:
+    """Every key of the client is a 401 from now on, and its tasks not yet sent are canceled.
+
+    Calling it again is harmless: the first `disabled_at` stays, and pending tasks are canceled again.
+    """
+    ids = await Client.filter(login=login).values_list("id", flat=True)
+    if not ids:
+        raise NotFound("No client with this login")
+    client_id = ids[0]
+    await Client.filter(id=client_id, disabled_at=None).update(disabled_at=utcnow())
+    canceled = await tasks.cancel_pending_of(client_id)
+    logger.info("Client %s disabled; %d pending tasks canceled", client_id, canceled)

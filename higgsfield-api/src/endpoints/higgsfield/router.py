@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi.responses import JSONResponse
 
 from src.endpoints.deps import CurrentClientId, JobsDep, SettingsDep
 from src.endpoints.higgsfield.forms import TaskForm
 from src.endpoints.higgsfield.schemas import MotionOut, PublicStatus, TaskOut, TaskPage
-from src.services import motions, tasks
+from src.endpoints.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
+from src.services import motions, task_intake, tasks
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
 I2V = "/i2v"
-AUTH_RESPONSES: dict[int | str, dict] = {401: {"description": "Missing or invalid API key"}}
 
 
 async def create_task(
@@ -22,12 +23,23 @@ async def create_task(
     form: Annotated[TaskForm, Depends()],
     settings: SettingsDep,
     jobs: JobsDep,
-    response: Response,
-) -> dict:
-    task = await tasks.create(client_id, await form.to_new_task(settings))
-    jobs.submit.nudge()
-    response.headers["Location"] = f"{router.prefix}{I2V}/{task['id']}"
-    return task
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retry safely: the same key within 24 h replays the first answer",
+        ),
+    ] = None,
+) -> JSONResponse:
+    intake = await task_intake.take(client_id, await form.to_new_task(settings), settings, idempotency_key)
+    if not intake.replayed:
+        jobs.submit.nudge()
+    headers = {"Location": f"{router.prefix}{I2V}/{intake.body['id']}"}
+    if intake.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(intake.body, status_code=intake.status_code, headers=headers)
 
 
 async def list_tasks(
@@ -39,11 +51,14 @@ async def list_tasks(
     return await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor)
 
 
-CREATE_RESPONSES: dict[int | str, dict] = {
-    **AUTH_RESPONSES,
-    413: {"description": "Image too large"},
-    415: {"description": "Not a JPEG, PNG or WEBP image"},
-    503: {"description": "The motion catalog is not loaded yet (see Retry-After)"},
+CREATE_RESPONSES = {
+    **UNPARSABLE_BODY,
+    **API_KEY_REQUIRED,
+    409: error("Idempotency-Key reused with different fields"),
+    413: error("Image too large: at most MAX_IMAGE_BYTES (10 MiB)"),
+    415: error("Not a JPEG, PNG or WEBP image"),
+    429: RATE_LIMITED,
+    503: error("The motion catalog is not loaded yet", retry_after=True),
 }
 # The path works with and without the final slash, with no redirect.
 for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
@@ -62,7 +77,7 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
         list_tasks,
         methods=["GET"],
         response_model=TaskPage,
-        responses=AUTH_RESPONSES,
+        responses=API_KEY_REQUIRED,
         include_in_schema=in_schema,
         summary="List your tasks, newest first",
     )
@@ -71,12 +86,27 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
 @router.get(
     I2V + "/{task_id}",
     response_model=TaskOut,
-    responses={**AUTH_RESPONSES, 404: {"description": "No such task"}},
+    responses={**API_KEY_REQUIRED, 404: NOT_FOUND},
 )
 async def get_task(client_id: CurrentClientId, task_id: uuid.UUID) -> dict:
     return await tasks.get(client_id, task_id)
 
 
-@router.get("/motions", response_model=list[MotionOut], responses=AUTH_RESPONSES)
+@router.post(
+    I2V + "/{task_id}/cancel",
+    response_model=TaskOut,
+    responses={
+        **API_KEY_REQUIRED,
+        404: NOT_FOUND,
+        409: error("Higgsfield already has the task, or it is final"),
+    },
+)
+async def cancel_task(client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep) -> dict:
+    task = await tasks.cancel(client_id, task_id)
+    jobs.callbacks.nudge()
+    return task
+
+
+@router.get("/motions", response_model=list[MotionOut], responses=API_KEY_REQUIRED)
 async def list_motions(_client_id: CurrentClientId) -> list[dict]:
     return await motions.list_motions()

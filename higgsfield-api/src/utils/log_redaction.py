@@ -1,0 +1,51 @@
+"""Keeps secrets out of third-party DEBUG logs while keeping those logs useful.
+
+At DEBUG, Tortoise logs every statement with its parameter values (password hashes, webhook
+secrets, the image bytes), and the connection parameters (the DB password); aiosqlite logs
+each call it runs in its thread with the same arguments. These filters keep the statements
+and drop the values: a record is rewritten, never dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+# Loggers whose records carry SQL parameter values or connection parameters in their args.
+REDACTED_LOGGERS = ("tortoise.db_client", "aiosqlite")
+SECRET_KEY_PARTS = ("password", "secret", "token")
+HIDDEN = "<hidden>"
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return f"<{len(value)} values hidden>"
+    if isinstance(value, Mapping):
+        return {
+            key: HIDDEN if any(part in str(key).lower() for part in SECRET_KEY_PARTS) else val
+            for key, val in value.items()
+        }
+    if isinstance(value, functools.partial):  # aiosqlite: a call and its arguments
+        return f"{getattr(value.func, '__qualname__', 'call')}(...)"
+    return value
+
+
+class RedactArgsFilter(logging.Filter):
+    """Replaces sequences (SQL parameters), secret-named mapping values and partials in args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = _redact(record.args)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Idempotent: each logger gets one filter however many apps a process builds."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactArgsFilter) for existing in logger.filters):
+            logger.addFilter(RedactArgsFilter())
