@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from src.config import Settings
 from tests.fakes.higgsfield import FakeHiggsfield
+from tests.fakes.receiver import Receiver
 from tests.fakes.server import LoopbackServer
 from tests.support import databases
 from tests.support.app import make_settings, register, running_app
@@ -62,6 +63,21 @@ def fake(fake_server: tuple[FakeHiggsfield, LoopbackServer]) -> LoopbackFake:
     higgsfield, server = fake_server
     higgsfield.reset()
     return LoopbackFake(higgsfield, server.url)
+
+
+@pytest.fixture(scope="session")
+def receiver_server() -> Iterator[Receiver]:
+    receiver = Receiver()
+    with LoopbackServer(receiver.app) as server:
+        receiver.url = server.url
+        yield receiver
+
+
+@pytest.fixture
+def receiver(receiver_server: Receiver) -> Receiver:
+    """A client's webhook receiver on loopback, emptied for the test."""
+    receiver_server.reset()
+    return receiver_server
 
 
 @dataclass

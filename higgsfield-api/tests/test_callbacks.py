@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +18,6 @@ from standardwebhooks.webhooks import Webhook
 
 from src.repository.models import CallbackAttempt, Task
 from tests.fakes.receiver import Answer, Receiver
-from tests.fakes.server import LoopbackServer
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.images import png
 
@@ -68,20 +67,6 @@ class Hooks:
         return await self.until(
             task_id, lambda t: bool(t["callback"] and t["callback"]["delivered"]), "the callback"
         )
-
-
-@pytest.fixture(scope="module")
-def receiver_server() -> Iterator[Receiver]:
-    receiver = Receiver()
-    with LoopbackServer(receiver.app) as server:
-        receiver.url = server.url
-        yield receiver
-
-
-@pytest.fixture
-def receiver(receiver_server: Receiver) -> Receiver:
-    receiver_server.reset()
-    return receiver_server
 
 
 @asynccontextmanager

@@ -30,6 +30,7 @@ def test_make_run_way_takes_a_task_to_completed_through_the_sandbox(tmp_path):
         SQLITE_PATH=tmp_path / "service.sqlite3",
         SANDBOX_JOB_SECONDS=1,
         POLL_INTERVAL_SECONDS=0.3,
+        WEB_CONCURRENCY=2,  # as `WEB_CONCURRENCY=2 make run`: two workers share one database
     )
     log = tmp_path / "server.log"
     run_cli("migrate", env, log)
@@ -69,8 +70,12 @@ def test_make_run_way_takes_a_task_to_completed_through_the_sandbox(tmp_path):
     assert "SANDBOX" in log.read_text()
 
 
-def test_two_processes_on_one_database_send_each_task_once(tmp_path, db_url, fake):
-    fake.settings.reads_per_step = 2
+def test_two_processes_on_one_database_send_each_task_once_and_call_back_once(
+    tmp_path, db_url, fake, receiver
+):
+    """Two replicas on one database, 200 tasks created through both: every task is submitted
+    exactly once, ends once, and its callback is delivered exactly once."""
+    fake.settings.reads_per_step = 1
     common = {
         "DATABASE_URL": db_url,
         "HF_API_KEY": "test-key",
@@ -79,9 +84,12 @@ def test_two_processes_on_one_database_send_each_task_once(tmp_path, db_url, fak
         "POLL_INTERVAL_SECONDS": 0.2,
         "HF_MAX_CONCURRENCY": 50,
         "RETRY_BASE_SECONDS": 0.1,
+        "RATE_LIMIT_PER_MINUTE": 1000,
+        "CALLBACK_ALLOW_PRIVATE": "true",  # the receiver listens on loopback
     }
     log = tmp_path / "servers.log"
     servers = [ServerProcess(service_env(PORT=free_port(), **common), log) for _ in range(2)]
+    count = 200
     try:
         for server in servers:
             server.wait_ready()
@@ -97,18 +105,29 @@ def test_two_processes_on_one_database_send_each_task_once(tmp_path, db_url, fak
             assert time.monotonic() < deadline
             time.sleep(0.2)
         ids = []
-        for n in range(20):
+        for n in range(count):
             response = clients[n % 2].post(
-                I2V, headers={"X-API-KEY": key}, files={"image": ("in.png", png(), "image/png")}
+                I2V,
+                headers={"X-API-KEY": key},
+                files={"image": ("in.png", png(), "image/png")},
+                data={"prompt": f"task {n}", "callback_url": receiver.hook_url},
             )
             assert response.status_code == 202, response.text
             ids.append(response.json()["id"])
-        statuses = [wait_final(clients[n % 2], key, task_id)["status"] for n, task_id in enumerate(ids)]
+        statuses = [
+            wait_final(clients[n % 2], key, task_id, timeout=90)["status"] for n, task_id in enumerate(ids)
+        ]
+        deadline = time.monotonic() + 30
+        while len(receiver.hits()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # a double delivery, if any, would arrive now
         for client in clients:
             client.close()
     finally:
         for server in servers:
             server.stop()
-    assert statuses == ["completed"] * 20
-    images = [s["params"]["input_images"][0]["image_url"] for s in fake.submissions]
-    assert len(images) == 20 == len(set(images))
+    assert statuses == ["completed"] * count
+    prompts = [s["params"]["prompt"] for s in fake.submissions]
+    assert len(prompts) == count == len(set(prompts))
+    delivered = [hit.headers["webhook-id"] for hit in receiver.hits()]
+    assert sorted(delivered) == sorted(f"msg_{task_id}" for task_id in ids)

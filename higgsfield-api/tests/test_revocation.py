@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from src.repository.models import ApiKey, Client, Task, TaskImage
+from src.services import tasks
+from src.services.tasks import NewTask
 from tests.support.app import ADMIN_TOKEN, PASSWORD, eventually, register
 from tests.support.images import png
 
@@ -130,3 +132,18 @@ async def test_a_client_disabled_while_tasks_run_keeps_them_running(service):
         return await Task.filter(id=task_id, status="completed").exists()
 
     await eventually(finished, what="the task to complete")
+
+
+async def test_a_task_stored_while_its_client_was_disabled_is_canceled_not_sent(service):
+    """A create that raced with the disable stored its task afterwards: it is never sent."""
+    client_id = (await register(service.client, "acme"))["client_id"]
+    assert (await service.client.post("/api/auth/clients/acme/disable", headers=ADMIN)).status_code == 204
+    new = NewTask("late", "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+    task = await tasks.create(client_id, new)
+    service.app.state.jobs.submit.nudge()
+
+    async def canceled() -> bool:
+        return (await Task.get(id=task["id"])).status == "canceled"
+
+    await eventually(canceled, what="the orphan task to be canceled")
+    assert service.fake.submissions == []
