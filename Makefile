@@ -20,9 +20,11 @@ DEV_STAMP  := $(VENV)/.installed-dev
 
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
+# Extra arguments for the bench, e.g. `make bench BENCH_ARGS="--seconds 5"`.
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrations clean
+.PHONY: help run test bench lint format migrations clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -36,6 +38,9 @@ run: $(BASE_STAMP) ## create .env if missing, apply the migrations and serve on 
 
 test: $(DEV_STAMP) ## run the tests (PYTEST_ARGS=...; TEST_MYSQL_URL=mysql://... adds MySQL/MariaDB)
 	cd $(SERVICE) && $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(BASE_STAMP) ## load the service next to a bare FastAPI app; writes bench/results.md (TEST_MYSQL_URL adds MySQL)
+	cd $(SERVICE) && $(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(DEV_STAMP) ## check the code with ruff (lint rules and formatting)
 	cd $(SERVICE) && $(PY) -m ruff check .

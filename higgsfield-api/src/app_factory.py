@@ -17,9 +17,24 @@ from src.repository.core import register_orm
 from src.schedulers.context import JobContext
 from src.schedulers.setup import build_jobs
 from src.services.higgsfield import HiggsfieldClient
+from src.services.http_pool import ShardedHttp
 from src.utils.log_redaction import install_log_redaction
 
 logger = logging.getLogger(__name__)
+
+
+# Connections besides the poller's and the submitter's: the catalog refresh, a webhook check.
+SPARE_CONNECTIONS = 8
+
+
+def upstream_http(settings: Settings) -> ShardedHttp:
+    """The one HTTP client for Higgsfield: room for POLL_CONCURRENCY job-set reads plus
+    HF_MAX_CONCURRENCY submissions at once, all kept alive (with httpx's default of 20 keep-alive
+    connections a poll round would keep closing and reopening the rest), spread over small
+    pools (see `ShardedHttp`)."""
+    timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
+    connections = settings.poll_concurrency + settings.hf_max_concurrency + SPARE_CONNECTIONS
+    return ShardedHttp(connections, timeout=timeout, follow_redirects=False)
 
 
 @asynccontextmanager
@@ -32,29 +47,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "No real videos are made.",
             settings.upstream_base_url,
         )
-    async with register_orm(settings):
-        timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
-        async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http,
-            # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
-            httpx.AsyncClient(
-                timeout=settings.callback_timeout_seconds, follow_redirects=False
-            ) as callbacks_http,
-        ):
-            higgsfield = HiggsfieldClient(http, settings.upstream_base_url, *settings.upstream_credentials)
-            jobs = build_jobs(JobContext(settings, higgsfield, callbacks_http=callbacks_http))
-            app.state.jobs = jobs
-            jobs.scheduler.start()
-            try:
-                yield
-            finally:
-                # APScheduler's shutdown cancels running coroutine jobs, so first stop new runs and
-                # let the ones in flight finish: a submission records its job set before we stop.
-                if jobs.running:
-                    jobs.scheduler.pause()
-                await jobs.drain()
-                if jobs.running:
-                    jobs.scheduler.shutdown(wait=False)
+    async with (
+        register_orm(settings),
+        upstream_http(settings) as http,
+        # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
+        httpx.AsyncClient(
+            timeout=settings.callback_timeout_seconds, follow_redirects=False
+        ) as callbacks_http,
+    ):
+        higgsfield = HiggsfieldClient(http, settings.upstream_base_url, *settings.upstream_credentials)
+        jobs = build_jobs(JobContext(settings, higgsfield, callbacks_http=callbacks_http))
+        app.state.jobs = jobs
+        jobs.scheduler.start()
+        try:
+            yield
+        finally:
+            # APScheduler's shutdown cancels running coroutine jobs, so first stop new runs and
+            # let the ones in flight finish: a submission records its job set before we stop.
+            if jobs.running:
+                jobs.scheduler.pause()
+            await jobs.drain()
+            if jobs.running:
+                jobs.scheduler.shutdown(wait=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -73,8 +73,15 @@ def migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
+    """Uvicorn with JSON logs; its access log is off, as the service writes one line per request
+    itself (with the route template and the request id). Several workers share their metrics
+    through prometheus-client's multiprocess directory."""
     import uvicorn
 
+    from src.observability.multiproc import prepare_multiprocess_dir
+    from src.utils.logs import logging_config
+
+    prepare_multiprocess_dir(settings.prometheus_multiproc_dir, settings.web_concurrency)
     uvicorn.run(
         "src.main:app",
         host=settings.host,
@@ -82,6 +89,8 @@ def serve(settings: Settings) -> None:
         workers=settings.web_concurrency,
         proxy_headers=True,
         app_dir=str(SERVICE_DIR),
+        access_log=False,
+        log_config=logging_config(settings.log_level),
     )
 
 

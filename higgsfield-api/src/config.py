@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     motions_refresh_seconds: float = Field(3600.0, gt=0)
     lease_seconds: float = Field(120.0, gt=0)
     poll_batch_size: int = Field(500, ge=1)
-    poll_concurrency: int = Field(32, ge=1)
+    poll_concurrency: int = Field(100, ge=1)
     retry_base_seconds: float = Field(2.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
     # A task not accepted by Higgsfield within this ends failed; so does one Higgsfield keeps too long.
@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     callback_retry_window: Duration = timedelta(hours=24)  # keep retrying at least this long
     callback_retry_max_seconds: float = Field(3600.0, gt=0)  # the longest wait between two attempts
     idempotency_ttl: Duration = timedelta(hours=24)
+    callback_allow_private: bool = False  # allow callback URLs on private/local addresses
 
     # Higgsfield webhooks (optional): both set = submissions ask Higgsfield to call us back
     public_base_url: str | None = None
@@ -100,7 +101,11 @@ class Settings(BaseSettings):
     port: int = Field(8018, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Where the workers of one `serve` share their metrics (see observability/multiproc.py).
+    prometheus_multiproc_dir: Path | None = None
     max_image_bytes: int = Field(10 * MIB, ge=1)
+    # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).
+    upload_memory_bytes: int = Field(32 * MIB, ge=1)
 
     # Sandbox upstream (used only without Higgsfield credentials)
     sandbox_job_seconds: float = Field(6.0, ge=0)

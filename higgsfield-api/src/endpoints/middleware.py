@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: an id for every request, and the upload size enforced before reading.
+"""Pure ASGI middleware: the upload size enforced before reading (and, from observability/,
+the request id, metrics and access line of every request).
 
 Pure ASGI (no BaseHTTPMiddleware) so that they cost a few attribute lookups per request and
 never buffer a body.
@@ -7,18 +8,14 @@ never buffer a body.
 from __future__ import annotations
 
 import json
-import re
-import uuid
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.config import Settings
-from src.utils.request_id import current_request_id
+from src.endpoints.upload_budget import ByteBudget
+from src.observability.access import AccessMiddleware
 
-REQUEST_ID_HEADER = "X-Request-ID"
-_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # The create route, with and without the final slash (both are served, with no redirect).
 UPLOAD_PATHS = frozenset({"/api/higgsfield/i2v", "/api/higgsfield/i2v/"})
 # Room for the multipart framing and the text fields (prompt, metadata, callback_url) beside the image.
@@ -30,42 +27,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key.lower() == name:
             return value
     return None
-
-
-def _incoming_request_id(scope: Scope) -> str | None:
-    """The caller's id when it is short and plain (it ends up in logs and headers), else None."""
-    raw = _header(scope, b"x-request-id")
-    if raw is None:
-        return None
-    value = raw.decode("latin-1")
-    return value if _SANE_REQUEST_ID.fullmatch(value) else None
-
-
-class RequestIdMiddleware:
-    """Takes a sane X-Request-ID or makes one; puts it in request.state, the log context and
-    the answer's X-Request-ID header."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        # The same scope dict reaches the 500 handler, which answers outside this middleware.
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        token = current_request_id.set(request_id)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            current_request_id.reset(token)
 
 
 class _BodyTooLarge(Exception):
@@ -92,12 +53,19 @@ class UploadSizeLimitMiddleware:
     body of unknown (or untrue) length as soon as it passes the limit, whatever the app was doing."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, detail: str, paths: frozenset[str] = UPLOAD_PATHS
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        detail: str,
+        budget_bytes: int,
+        paths: frozenset[str] = UPLOAD_PATHS,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.detail = detail
         self.paths = paths
+        self.budget = ByteBudget(budget_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
@@ -108,7 +76,12 @@ class UploadSizeLimitMiddleware:
             for message in _payload_too_large(self.detail):
                 await send(message)
             return
+        # A body of unknown length may be as large as allowed.
+        size = int(length) if length is not None and length.isdigit() else self.max_body_bytes
+        async with self.budget.hold(size):
+            await self._limited(scope, receive, send)
 
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = 0
         too_large = False
         started = False
@@ -142,10 +115,12 @@ class UploadSizeLimitMiddleware:
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """The last one added is the outermost: the request id covers the 413 answers too."""
+    """The last one added is the outermost: the request id and the access line (metrics, log)
+    cover the 413 answers too."""
     app.add_middleware(
         UploadSizeLimitMiddleware,
         max_body_bytes=settings.max_image_bytes + FORM_ALLOWANCE,
         detail=f"The request is too large: the image may be at most {settings.max_image_bytes} bytes",
+        budget_bytes=settings.upload_memory_bytes,
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AccessMiddleware, routes=app.routes)

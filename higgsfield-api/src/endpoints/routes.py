@@ -6,6 +6,7 @@ from src.endpoints.auth.router import router as auth_router
 from src.endpoints.health.router import router as health_router
 from src.endpoints.higgsfield.router import router as higgsfield_router
 from src.endpoints.higgsfield.webhook import router as webhook_router
+from src.endpoints.metrics.router import router as metrics_router
 
 
 def include_routers(app: FastAPI) -> None:
@@ -13,3 +14,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(higgsfield_router)
     app.include_router(webhook_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)

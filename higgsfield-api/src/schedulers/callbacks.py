@@ -29,7 +29,9 @@ from src.schedulers.claims import claim_batch, new_claim_token, update_claimed
 from src.schedulers.context import JobContext
 from src.services import callbacks, tasks
 from src.services.callbacks import Attempt
+from src.services.destinations import resolved_problem
 from src.utils.clock import utcnow
+from src.utils.task_context import working_on
 
 logger = logging.getLogger(__name__)
 
@@ -137,18 +139,23 @@ async def record(
 async def _deliver(
     ctx: JobContext, http: httpx.AsyncClient, limit: asyncio.Semaphore, token: str, row: dict[str, Any]
 ) -> None:
+    working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
     secret: str = row.pop(SECRET_FIELD)
     body = callbacks.payload(tasks.public(dict(row)))
     async with limit:
         attempted_at = utcnow()
-        result = await callbacks.deliver(
-            http,
-            row["callback_url"],
-            secret,
-            callbacks.message_id(row["id"]),
-            body,
-            timeout_seconds=ctx.settings.callback_timeout_seconds,
-        )
+        refused = None if ctx.settings.callback_allow_private else await resolved_problem(row["callback_url"])
+        if refused:
+            result = Attempt(None, refused)
+        else:
+            result = await callbacks.deliver(
+                http,
+                row["callback_url"],
+                secret,
+                callbacks.message_id(row["id"]),
+                body,
+                timeout_seconds=ctx.settings.callback_timeout_seconds,
+            )
     await record(ctx, row, token, attempted_at, result)
 
 

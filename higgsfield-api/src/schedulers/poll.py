@@ -20,6 +20,7 @@ from src.schedulers.context import JobContext
 from src.services.higgsfield import JobState, UpstreamError, UpstreamPermanent
 from src.services.transitions import final_fields
 from src.utils.clock import utcnow
+from src.utils.task_context import working_on
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState) -> b
 
 
 async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) -> None:
+    working_on(row["id"])  # this read runs in an asyncio task of its own (gather)
     async with limit:
         try:
             state = await ctx.higgsfield.get_job_set(row["job_set_id"])
@@ -110,30 +112,52 @@ async def expire_overdue(ctx: JobContext) -> int:
     )
 
 
+async def _read_batch(
+    ctx: JobContext, limit: asyncio.Semaphore, token: str, rows: list[dict[str, Any]]
+) -> None:
+    """Reads one claimed batch, then releases it in one UPDATE with the next read one interval
+    away (a task that changed was written by `apply_state`; one that ended is released already)."""
+    await asyncio.gather(*(_read(ctx, limit, row) for row in rows))
+    await Task.filter(id__in=[row["id"] for row in rows], lease_owner=token).update(
+        lease_owner=None,
+        lease_until=None,
+        next_attempt_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
+    )
+
+
 async def poll_in_flight(ctx: JobContext) -> int:
-    """One poll round over the due tasks Higgsfield has; returns how many were read."""
+    """One poll round over the due tasks Higgsfield has; returns how many were read.
+
+    A round takes the tasks due when it started, so it ends even when reading them all takes
+    longer than the interval (a task read early would otherwise be due again, and the round
+    would never end). Batches overlap: the next one is claimed while the last is being read,
+    and one semaphore keeps the reads of the whole round within POLL_CONCURRENCY.
+    """
     settings = ctx.settings
     if expired := await expire_overdue(ctx):
         logger.warning("%d task(s) passed TASK_RUN_DEADLINE and were marked failed", expired)
     token = new_claim_token(ctx.worker_id)
+    due = Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow())
+    limit = asyncio.Semaphore(settings.poll_concurrency)
+    reading: asyncio.Task[None] | None = None
     read = 0
-    while True:
-        ids = await claim_batch(
-            filters=Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow()),
-            order_by=("next_attempt_at",),
-            limit=settings.poll_batch_size,
-            token=token,
-            lease_seconds=settings.lease_seconds,
-        )
-        if not ids:
-            return read
-        rows = await Task.filter(id__in=ids).values("id", "status", "job_set_id")
-        limit = asyncio.Semaphore(settings.poll_concurrency)
-        await asyncio.gather(*(_read(ctx, limit, row) for row in rows))
-        # Next read one interval from now; release the claims in one statement.
-        await Task.filter(lease_owner=token).update(
-            lease_owner=None,
-            lease_until=None,
-            next_attempt_at=utcnow() + timedelta(seconds=settings.poll_interval_seconds),
-        )
-        read += len(rows)
+    try:
+        while True:
+            ids = await claim_batch(
+                filters=due,
+                order_by=("next_attempt_at",),
+                limit=settings.poll_batch_size,
+                token=token,
+                lease_seconds=settings.lease_seconds,
+            )
+            if not ids:
+                return read
+            rows = await Task.filter(id__in=ids).values("id", "status", "job_set_id")
+            batch = asyncio.create_task(_read_batch(ctx, limit, token, rows))
+            if reading is not None:
+                await reading  # at most two batches at once: one finishing, one starting
+            reading = batch
+            read += len(rows)
+    finally:
+        if reading is not None:
+            await reading

@@ -24,6 +24,7 @@ from src.repository.models import Client, Task, TaskImage, TaskStatus
 from src.schedulers import leases
 from src.schedulers.claims import claim_batch, lease_free, new_claim_token, update_claimed
 from src.schedulers.context import JobContext
+from src.services import tasks
 from src.services.higgsfield import ConcurrencyCapReached, DopRequest, UpstreamPermanent, UpstreamTransient
 from src.services.transitions import final_fields
 from src.utils.clock import utcnow
@@ -34,8 +35,10 @@ UNKNOWN_OUTCOME = (
     "The service stopped while sending this task to Higgsfield and cannot tell whether Higgsfield "
     "received it; it was not sent again, so it cannot have been charged twice. Please create a new task."
 )
-# After Higgsfield's concurrency 400 with no task of ours ending, try again after this long.
-CAP_RETRY = timedelta(minutes=2)
+# After Higgsfield's concurrency 400 with no task of ours ending (the account's slots may be
+# taken by jobs we do not follow), try again after this many poll intervals, at most 2 minutes.
+CAP_RETRY_POLLS = 6
+CAP_RETRY_MAX = timedelta(minutes=2)
 
 
 async def busy_slots() -> int:
@@ -52,7 +55,7 @@ async def claim_next(ctx: JobContext, token: str) -> uuid.UUID | None:
     due = Q(status=TaskStatus.PENDING, next_attempt_at__lte=utcnow())
     for _ in range(3):  # another worker may win the row between the read and the claim
         head = await (
-            Task.filter(due, lease_free(utcnow()))
+            Task.filter(due, lease_free(utcnow()), client__disabled_at=None)
             .order_by("client__last_dispatched_at", "created_at")
             .limit(1)
             .values_list("id", "client_id")
@@ -192,12 +195,24 @@ async def expire_unsent(ctx: JobContext) -> int:
     )
 
 
+async def cancel_orphans_of_disabled_clients() -> int:
+    """A create that raced with disabling its client may still have stored a pending task."""
+    ids = await Task.filter(status=TaskStatus.PENDING, client__disabled_at__isnull=False).values_list(
+        "client_id", flat=True
+    )
+    canceled = 0
+    for client_id in set(ids):
+        canceled += await tasks.cancel_pending_of(client_id)
+    return canceled
+
+
 async def submit_pending(ctx: JobContext) -> int:
     """One dispatch round: fill the free slots, then send the claimed tasks concurrently."""
     if reaped := await reap_lost_submissions(ctx):
         logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
     if expired := await expire_unsent(ctx):
         logger.warning("%d task(s) passed TASK_SUBMIT_DEADLINE and were marked failed", expired)
+    await cancel_orphans_of_disabled_clients()
     if not await leases.acquire(leases.DISPATCH, ctx.worker_id, ctx.settings.lease_seconds):
         return 0  # another process is dispatching right now
     try:
@@ -219,5 +234,6 @@ async def _dispatch(ctx: JobContext) -> int:
         claimed.append(task_id)
     results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
     if not all(results):
-        await leases.record_cap(leases.DISPATCH, await busy_slots(), utcnow() + CAP_RETRY)
+        retry = min(CAP_RETRY_MAX, timedelta(seconds=CAP_RETRY_POLLS * ctx.settings.poll_interval_seconds))
+        await leases.record_cap(leases.DISPATCH, await busy_slots(), utcnow() + retry)
     return sum(results)

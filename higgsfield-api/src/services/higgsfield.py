@@ -7,10 +7,14 @@ request itself is wrong: other 4xx, malformed answers).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from src.observability import metrics
+from src.services.http_pool import ShardedHttp
 
 MODELS = {"lite": "dop-lite", "standard": "dop-standard", "turbo": "dop-turbo"}
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -84,12 +88,33 @@ def _detail(response: httpx.Response) -> str:
 
 
 class HiggsfieldClient:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, api_key: str, api_secret: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient | ShardedHttp, base_url: str, api_key: str, api_secret: str
+    ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._headers = {"hf-api-key": api_key, "hf-secret": api_secret}
 
-    async def _call(self, method: str, url: str, *, costly: bool = False, **kwargs: Any) -> httpx.Response:
+    async def _call(
+        self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One request; counted and timed by `endpoint` and outcome for the metrics."""
+        started = time.perf_counter()
+        outcome = "transient"  # also for a call cut short (a cancelled task, a bug in between)
+        try:
+            response = await self._send(method, url, costly=costly, **kwargs)
+            outcome = "ok"
+            return response
+        except ConcurrencyCapReached:
+            outcome = "concurrency_cap"
+            raise
+        except UpstreamPermanent:
+            outcome = "permanent"
+            raise
+        finally:
+            metrics.observe_upstream(endpoint, outcome, time.perf_counter() - started)
+
+    async def _send(self, method: str, url: str, *, costly: bool, **kwargs: Any) -> httpx.Response:
         what = f"{method} {url.split('?')[0]}"
         try:
             response = await self._http.request(method, url, **kwargs)
@@ -111,9 +136,11 @@ class HiggsfieldClient:
             raise UpstreamTransient(message, status_code=status)
         raise UpstreamPermanent(message, status_code=status)
 
-    async def _api(self, method: str, path: str, *, costly: bool = False, **kwargs: Any) -> Any:
+    async def _api(
+        self, method: str, path: str, *, endpoint: str, costly: bool = False, **kwargs: Any
+    ) -> Any:
         response = await self._call(
-            method, self._base_url + path, headers=self._headers, costly=costly, **kwargs
+            method, self._base_url + path, endpoint=endpoint, headers=self._headers, costly=costly, **kwargs
         )
         try:
             return response.json()
@@ -122,32 +149,36 @@ class HiggsfieldClient:
 
     async def upload_image(self, data: bytes, content_type: str) -> str:
         """generate-upload-url, then PUT the bytes with the headers it asks for; returns the public URL."""
-        slot = await self._api("POST", "/files/generate-upload-url", json={"content_type": content_type})
+        slot = await self._api(
+            "POST", "/files/generate-upload-url", endpoint="upload_url", json={"content_type": content_type}
+        )
         try:
             upload_url, public_url = slot["upload_url"], slot["public_url"]
         except (KeyError, TypeError) as exc:
             raise UpstreamPermanent("generate-upload-url: the answer lacks upload_url/public_url") from exc
         headers = slot.get("upload_headers") or {"Content-Type": slot.get("content_type") or content_type}
         # The upload URL is a storage URL, not Higgsfield's API: no credentials go there.
-        await self._call("PUT", upload_url, content=data, headers=headers)
+        await self._call("PUT", upload_url, endpoint="put", content=data, headers=headers)
         return str(public_url)
 
     async def list_motions(self) -> list[dict[str, Any]]:
-        motions = await self._api("GET", "/v1/motions")
+        motions = await self._api("GET", "/v1/motions", endpoint="motions")
         if not isinstance(motions, list):
             raise UpstreamPermanent("GET /v1/motions: the answer is not a list")
         return motions
 
     async def submit_dop(self, request: DopRequest) -> str:
         """Starts a paid job; returns its job-set id."""
-        job_set = await self._api("POST", "/v1/image2video/dop", json=request.body(), costly=True)
+        job_set = await self._api(
+            "POST", "/v1/image2video/dop", endpoint="dop", json=request.body(), costly=True
+        )
         job_set_id = job_set.get("id") if isinstance(job_set, dict) else None
         if not job_set_id:
             raise UpstreamPermanent("POST /v1/image2video/dop: the answer has no job-set id")
         return str(job_set_id)
 
     async def get_job_set(self, job_set_id: str) -> JobState:
-        job_set = await self._api("GET", f"/v1/job-sets/{job_set_id}")
+        job_set = await self._api("GET", f"/v1/job-sets/{job_set_id}", endpoint="job_set")
         jobs = job_set.get("jobs") if isinstance(job_set, dict) else None
         if not jobs:
             raise UpstreamTransient(f"GET /v1/job-sets/{job_set_id}: no jobs in the answer yet")

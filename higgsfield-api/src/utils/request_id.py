@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from contextvars import ContextVar
 
-# Set by the request-id middleware for the duration of one request; None outside requests.
+from starlette.types import Scope
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+# Set by the access middleware for the duration of one request; None outside requests.
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is short and plain (it ends up in logs and headers),
+    else a fresh one."""
+    for key, value in scope["headers"]:
+        if key.lower() == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _SANE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
+    return uuid.uuid4().hex

@@ -34,6 +34,7 @@ def make_settings(db_url: str, upstream_url: str, **overrides: Any) -> Settings:
         "retry_base_seconds": 0.05,
         "retry_max_seconds": 0.2,
         "lease_seconds": 5.0,
+        "callback_allow_private": True,  # the test receivers listen on loopback
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from src.config import Settings
 from src.errors import InvalidField, PayloadTooLarge
-from src.services import images
+from src.services import destinations, images
 from src.services.tasks import NewTask
 
 METADATA_MAX_BYTES = 16 * 1024
@@ -94,6 +94,9 @@ class TaskForm:
         if len(data) > limit:
             raise PayloadTooLarge(f"The image is larger than {limit} bytes")
         metadata = parse_metadata(self.metadata)
+        problem = None if settings.callback_allow_private else destinations.literal_problem(self.callback_url)
+        if problem:
+            raise InvalidField(("body", "callback_url"), problem)
         info = await images.inspect_image(data)
         return NewTask(
             prompt=self.prompt,

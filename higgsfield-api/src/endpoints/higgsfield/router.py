@@ -6,9 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from src.endpoints.deps import CurrentClientId, JobsDep, SettingsDep
+from src.endpoints.deps import CurrentClientId, JobsDep, OwnTask, SettingsDep
+from src.endpoints.higgsfield.encoding import page_response, task_response
 from src.endpoints.higgsfield.forms import TaskForm
 from src.endpoints.higgsfield.schemas import MotionOut, PublicStatus, TaskOut, TaskPage
 from src.endpoints.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
@@ -47,8 +48,8 @@ async def list_tasks(
     status_: Annotated[PublicStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> dict:
-    return await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor)
+) -> Response:
+    return page_response(await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor))
 
 
 CREATE_RESPONSES = {
@@ -88,8 +89,11 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
     response_model=TaskOut,
     responses={**API_KEY_REQUIRED, 404: NOT_FOUND},
 )
-async def get_task(client_id: CurrentClientId, task_id: uuid.UUID) -> dict:
-    return await tasks.get(client_id, task_id)
+async def get_task(task: OwnTask, task_id: uuid.UUID) -> Response:
+    # The OwnTask dependency reads `task_id` itself (with the key, in one query); it is declared
+    # here for the schema and for FastAPI's 422 on a malformed id, which comes before this call.
+    assert task is not None  # noqa: S101 - None only for a malformed id, answered 422 before
+    return task_response(task)
 
 
 @router.post(

@@ -1,0 +1,1 @@
+"""`make bench`: the service under load next to a bare FastAPI baseline (see run.py)."""

@@ -1,0 +1,108 @@
+"""The results table: printed, and written as Markdown for the README."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.load import LoadResult
+
+
+@dataclass
+class HttpRow:
+    name: str
+    database: str
+    result: LoadResult
+    baseline: LoadResult | None = None
+    baseline_name: str = ""
+    target: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.result.rps / self.baseline.rps if self.baseline and self.baseline.rps else None
+
+
+@dataclass
+class MemoryRow:
+    database: str
+    uploads: int
+    upload_mib: float
+    idle_mib: float
+    peak_mib: float
+    statuses: dict[str, int]
+    target_mb: float
+
+
+@dataclass
+class PollRow:
+    database: str
+    tasks: int
+    read: int
+    seconds: float
+    concurrency: int
+    batch_size: int
+    interval: float
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**short**"
+
+
+def http_table(rows: list[HttpRow]) -> list[str]:
+    lines = [
+        "| request | database | requests/s | p50 ms | p99 ms | failed | ratio to baseline | target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        r = row.result
+        ratio = f"{row.ratio:.2f} of {row.baseline_name}" if row.ratio is not None else "(baseline)"
+        target = f"≥ {row.target:.2f}: {_verdict((row.ratio or 0) >= row.target)}" if row.target else ""
+        lines.append(
+            f"| {row.name} | {row.database} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.failed} "
+            f"| {ratio} | {target} |"
+        )
+    return lines
+
+
+def memory_table(rows: list[MemoryRow]) -> list[str]:
+    lines = [
+        "| load | database | idle RSS MB | peak RSS MB (VmHWM) | answers | target |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        answers = ", ".join(f"{count} x {status}" for status, count in sorted(row.statuses.items()))
+        peak_mb = row.peak_mib * 1.048576
+        lines.append(
+            f"| {row.uploads} concurrent uploads of {row.upload_mib:.0f} MiB | {row.database} "
+            f"| {row.idle_mib * 1.048576:.0f} | {peak_mb:.0f} | {answers} "
+            f"| < {row.target_mb:.0f} MB: {_verdict(peak_mb < row.target_mb)} |"
+        )
+    return lines
+
+
+def poll_table(rows: list[PollRow]) -> list[str]:
+    lines = [
+        "| tasks in flight | database | cycle s | reads/s | ms per task | read | within one interval |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.tasks:,} | {row.database} | {row.seconds:.2f} | {row.read / row.seconds:,.0f} "
+            f"| {row.seconds / row.tasks * 1000:.3f} | {row.read:,} "
+            f"| {row.interval:.0f} s: {_verdict(row.seconds <= row.interval and row.read == row.tasks)} |"
+        )
+    return lines
+
+
+def scaling_line(rows: list[PollRow]) -> str:
+    """Linear or better: the time per task at the largest size is at most that at the smallest."""
+    lines = []
+    for database in dict.fromkeys(row.database for row in rows):
+        mine = sorted((row for row in rows if row.database == database), key=lambda row: row.tasks)
+        small, large = mine[0], mine[-1]
+        per_small, per_large = small.seconds / small.tasks, large.seconds / large.tasks
+        verdict = "linear or better" if per_large <= per_small * 1.1 else "**worse than linear**"
+        lines.append(
+            f"{database}: {per_large * 1000:.3f} ms per task at {large.tasks:,} vs {per_small * 1000:.3f} at "
+            f"{small.tasks:,}: {verdict}"
+        )
+    return "Cycle time growth: " + "; ".join(lines) + "."

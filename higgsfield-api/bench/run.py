@@ -1,0 +1,229 @@
+"""`make bench`: the service under load next to a bare FastAPI baseline, on this machine.
+
+Starts the baseline app and the service (`python -m src.cli migrate` and `serve`, as `make
+run` does, sandbox upstream) on 127.0.0.1, loads each from a second process (wrk, or
+bench/pyload.py), measures peak memory under 50 concurrent 10 MiB uploads and the poller
+against a fake Higgsfield, then prints the table and writes it to bench/results.md at the
+repository root. SQLite always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses
+the database of that URL with `_bench` appended, dropped and made again).
+
+    python -m bench.run [--seconds 10] [--warmup 3] [--connections 32] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import fixtures, report
+from bench.load import LoadResult, LoadSpec, ensure_wrk, run_load
+from bench.procs import SERVICE_DIR, free_port, recreate_mysql, service_env, start_module, start_service
+
+REPO_DIR = SERVICE_DIR.parent
+KIB, MIB = 1024, 1024 * 1024
+CREATE_CLIENTS = 8  # creates rotate over these keys (see RATE_LIMIT below)
+RATE_LIMIT = 1_000_000  # the bench measures throughput, not the per-client limit of 60 a minute
+LIST_TASKS = 25  # a full page of 20 and a next cursor
+UPLOADS, UPLOAD_BYTES = 50, 10 * MIB
+POLL_SIZES = "100,1000,10000"
+TARGETS = {"get": 0.5, "list": 0.35, "create": 0.35}
+RSS_TARGET_MB = 300
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args, self.work = args, work
+        self.notes: list[str] = []
+        self.wrk = ensure_wrk(self.notes)
+        self.png = fixtures.png_of_size(64 * KIB)
+        self.body, self.content_type = fixtures.multipart(self.png, {"prompt": "a bench", "model": "lite"})
+
+    def measure(self, spec: LoadSpec, label: str) -> LoadResult:
+        """A warm-up run (thrown away), then the measured one."""
+        options = {"connections": self.args.connections, "wrk": self.wrk, "work_dir": self.work}
+        run_load(spec, seconds=self.args.warmup, **options)
+        result = run_load(spec, seconds=self.args.seconds, **options)
+        print(f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms")
+        return result
+
+    def baseline(self) -> tuple[LoadResult, LoadResult]:
+        server = start_module("bench.baseline_app", free_port(), self.work / "baseline.log", "/json")
+        try:
+            plain = self.measure(LoadSpec(server.url, "/json"), "bare JSON")
+            echo = LoadSpec(server.url, "/echo", "POST", [{"Content-Type": self.content_type}], self.body)
+            return plain, self.measure(echo, "bare multipart echo")
+        finally:
+            server.stop()
+
+    def service_env(self, database: str, **values: str | int) -> dict[str, str]:
+        env = service_env(free_port(), RATE_LIMIT_PER_MINUTE=RATE_LIMIT, **values)
+        if database == "SQLite":
+            env["SQLITE_PATH"] = str(self.work / f"service-{env['PORT']}.sqlite3")
+        else:
+            env["DATABASE_URL"] = self.mysql_url()
+            recreate_mysql(env["DATABASE_URL"])
+        return env
+
+    def mysql_url(self) -> str:
+        return os.environ["TEST_MYSQL_URL"].split("?")[0] + "_bench"
+
+    def http_rows(self, database: str, plain: LoadResult, echo: LoadResult) -> list[report.HttpRow]:
+        log = self.work / f"service-{database.split('/')[0]}.log"
+        server = start_service(self.service_env(database), log)
+        try:
+            keys = fixtures.register_clients(server.url, CREATE_CLIENTS, prefix="bench")
+            fixtures.wait_for_catalog(server.url, keys[0])
+            ids = fixtures.create_tasks(server.url, keys[0], LIST_TASKS, self.png)
+            own = [{"X-API-KEY": keys[0]}]
+            get = self.measure(LoadSpec(server.url, f"{fixtures.I2V}{ids[0]}", headers=own), "GET task")
+            page = self.measure(LoadSpec(server.url, f"{fixtures.I2V}?limit=20", headers=own), "GET list")
+            creators = [{"X-API-KEY": key, "Content-Type": self.content_type} for key in keys]
+            create = LoadSpec(server.url, fixtures.I2V, "POST", creators, self.body)
+            made = self.measure(create, "POST create")
+        finally:
+            server.stop()
+        return [
+            report.HttpRow(
+                "`GET /api/higgsfield/i2v/{id}`", database, get, plain, "bare JSON", TARGETS["get"]
+            ),
+            report.HttpRow(
+                "`GET /api/higgsfield/i2v/?limit=20`", database, page, plain, "bare JSON", TARGETS["list"]
+            ),
+            report.HttpRow(
+                "`POST /api/higgsfield/i2v/` (64 KiB PNG)",
+                database,
+                made,
+                echo,
+                "bare echo",
+                TARGETS["create"],
+            ),
+        ]
+
+    def memory_row(self) -> report.MemoryRow:
+        """A fresh service (SQLite): its peak resident memory after 50 uploads of 10 MiB at once."""
+        server = start_service(self.service_env("SQLite"), self.work / "service-memory.log")
+        try:
+            key = fixtures.register_clients(server.url, 1, prefix="memory")[0]
+            fixtures.wait_for_catalog(server.url, key)
+            idle = server.rss_mib()
+            big, content_type = fixtures.multipart(fixtures.png_of_size(UPLOAD_BYTES), {"prompt": "big"})
+            (self.work / "big.bin").write_bytes(big)
+            headers = json.dumps({"X-API-KEY": key, "Content-Type": content_type})
+            args = [sys.executable, "-m", "bench.pyload", "--burst", server.url + fixtures.I2V]
+            done = subprocess.run(
+                [*args, str(self.work / "big.bin"), headers, str(UPLOADS)],
+                cwd=SERVICE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+            )
+            line = next(ln for ln in done.stdout.splitlines() if ln.startswith("BURSTJSON "))
+            statuses = Counter(str(status) for status in json.loads(line.removeprefix("BURSTJSON ")))
+            peak = server.peak_rss_mib()
+        finally:
+            server.stop()
+        print(
+            f"  {UPLOADS} uploads of 10 MiB: peak RSS {peak:.0f} MiB (idle {idle:.0f} MiB), {dict(statuses)}"
+        )
+        return report.MemoryRow(
+            "SQLite", UPLOADS, UPLOAD_BYTES / MIB, idle, peak, dict(statuses), RSS_TARGET_MB
+        )
+
+    def poll_rows(self, database: str) -> list[report.PollRow]:
+        fake = start_module("bench.fake_upstream", free_port(), self.work / "fake.log", "/reads")
+        url = f"sqlite://{self.work / 'poll.sqlite3'}" if database == "SQLite" else self.mysql_url()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.poller", url, fake.url, POLL_SIZES],
+                cwd=SERVICE_DIR,
+                env=service_env(0),
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+            )
+        finally:
+            fake.stop()
+        rows = []
+        for line in done.stdout.splitlines():
+            if line.startswith("POLLJSON "):
+                data = json.loads(line.removeprefix("POLLJSON "))
+                rows.append(
+                    report.PollRow(
+                        database,
+                        data["tasks"],
+                        data["upstream_reads"],
+                        data["seconds"],
+                        data["concurrency"],
+                        data["batch_size"],
+                        data["interval"],
+                    )
+                )
+                print(f"  poller, {data['tasks']:,} tasks: {data['seconds']:.2f} s")
+        return rows
+
+
+def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) -> list[str]:
+    tool = "wrk (1 thread)" if bench.wrk else "bench/pyload.py (Python, asyncio)"
+    concurrency = (
+        f"POLL_CONCURRENCY={poll[0].concurrency}, POLL_BATCH_SIZE={poll[0].batch_size}" if poll else ""
+    )
+    return [
+        "# Benchmark results",
+        "",
+        f"`make bench`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}, everything on 127.0.0.1.",
+        f"Load: {tool}, {args.connections} keep-alive connections, {args.warmup:g} s warm-up then "
+        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker, sandbox upstream, "
+        f"JSON access log on, RATE_LIMIT_PER_MINUTE={RATE_LIMIT} and creates spread over "
+        f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings.",
+        f"Poller: one cycle of the service's poll job against bench/fake_upstream.py (50 ms per "
+        f"job-set read, all tasks stay in progress), {concurrency}.",
+        *(f"Note: {note}." for note in bench.notes),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "bench" / "results.md")
+    args = parser.parse_args()
+    databases = ["SQLite"] + (["MariaDB/MySQL"] if os.environ.get("TEST_MYSQL_URL") else [])
+    with tempfile.TemporaryDirectory(prefix="hf-bench-") as work_dir:
+        bench = Bench(args, Path(work_dir))
+        print("baseline")
+        plain, echo = bench.baseline()
+        http = [
+            report.HttpRow("bare FastAPI: constant JSON", "-", plain),
+            report.HttpRow("bare FastAPI: multipart echo (64 KiB PNG)", "-", echo),
+        ]
+        poll: list[report.PollRow] = []
+        for database in databases:
+            print(database)
+            http += bench.http_rows(database, plain, echo)
+            poll += bench.poll_rows(database)
+        print("memory")
+        memory = [bench.memory_row()]
+        lines = _header(args, bench, poll)
+        lines += ["", "## HTTP", "", *report.http_table(http)]
+        lines += ["", "## Memory", "", *report.memory_table(memory)]
+        lines += ["", "## Poller", "", *report.poll_table(poll), "", report.scaling_line(poll)]
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print("\n" + text + f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

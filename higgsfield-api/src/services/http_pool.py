@@ -1,0 +1,48 @@
+"""Several small httpx clients used in turn, for many concurrent calls to one host.
+
+httpcore 1.0 (under httpx 0.28) walks its whole connection list, with a socket check for
+every idle connection, each time a request starts or ends: the cost per request grows with
+the pool, and with 64 or more connections to one host a client spends more time managing
+its pool than sending requests (measured here: 1 000 job-set reads of 50 ms each took 1.7 s
+with 32 connections in one client, 7.4 s with 64). Pools of at most SHARD_SIZE connections,
+used round-robin, keep that cost flat: the same reads at 100 at once run at ~1 600/s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+SHARD_SIZE = 8
+# Round-robin is not perfectly even at every instant: a little room per shard avoids queueing.
+SHARD_SLACK = 2
+
+
+class ShardedHttp:
+    """`request()` like an httpx.AsyncClient's, spread over clients of a few connections each."""
+
+    def __init__(self, connections: int, **client_options: Any) -> None:
+        count = max(1, math.ceil(connections / SHARD_SIZE))
+        size = math.ceil(connections / count) + SHARD_SLACK
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        self.clients = [httpx.AsyncClient(limits=limits, **client_options) for _ in range(count)]
+        self._turns = itertools.cycle(self.clients)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return await next(self._turns).request(method, url, **kwargs)
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> ShardedHttp:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
