@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     prometheus_multiproc_dir: Path | None = None
     max_image_bytes: int = Field(10 * MIB, ge=1)
     # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).
-    upload_memory_bytes: int = Field(32 * MIB, ge=1)
+    upload_memory_bytes: int = Field(16 * MIB, ge=1)
 
     # Sandbox upstream (used only without Higgsfield credentials)
     sandbox_job_seconds: float = Field(6.0, ge=0)
