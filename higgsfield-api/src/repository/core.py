@@ -15,7 +15,8 @@ MIGRATIONS_MODULE = "src.repository.migrations"
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     url = settings.db_url
     if settings.db_is_sqlite:
-        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        if not settings.database_url:  # the default file: make its folder (a given URL's is the user's)
+            settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         # Several workers may share one file: wait for a lock instead of failing at once.
         url += ("&" if "?" in url else "?") + "busy_timeout=10000"
     return {

@@ -22,28 +22,9 @@ from typing import Any
 from tortoise import connections
 from tortoise.fields import DatetimeField
 
-from src.repository.models import Task
+from src.repository.models import PUBLIC_TASK_FIELDS, Task
 
-# The task columns the API shows (see services/tasks.py PUBLIC_FIELDS), in its order.
-TASK_COLUMNS = (
-    "id",
-    "status",
-    "prompt",
-    "motion",
-    "model",
-    "duration",
-    "metadata",
-    "video_url",
-    "thumbnail_url",
-    "error",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "callback_url",
-    "callback_delivered",
-    "callback_attempts",
-    "callback_last_status",
-)
+TASK_COLUMNS = PUBLIC_TASK_FIELDS
 
 
 def _utc_datetime(value: str | datetime | None) -> datetime | None:

@@ -13,32 +13,14 @@ from tortoise.transactions import in_transaction
 
 from src.errors import Conflict, InvalidField, NotFound
 from src.repository import fast_reads
-from src.repository.models import FINAL_STATUSES, Task, TaskImage, TaskStatus
+from src.repository.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskImage, TaskStatus
 from src.services import auth, motions, security
 from src.services import idempotency as idempotency_keys
 from src.services.transitions import final_fields
 from src.utils.clock import utcnow
 
 CREATED_STATUS = 202
-PUBLIC_FIELDS = (
-    "id",
-    "status",
-    "prompt",
-    "motion",
-    "model",
-    "duration",
-    "metadata",
-    "video_url",
-    "thumbnail_url",
-    "error",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "callback_url",
-    "callback_delivered",
-    "callback_attempts",
-    "callback_last_status",
-)
+PUBLIC_FIELDS = PUBLIC_TASK_FIELDS
 
 
 @dataclass(frozen=True, slots=True)

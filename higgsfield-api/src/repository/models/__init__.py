@@ -6,6 +6,7 @@ from src.repository.models.motions import Motion
 from src.repository.models.tasks import (
     FINAL_STATUSES,
     PUBLIC_STATUSES,
+    PUBLIC_TASK_FIELDS,
     UPSTREAM_STATUSES,
     CallbackAttempt,
     IdempotencyKey,
@@ -17,6 +18,7 @@ from src.repository.models.tasks import (
 __all__ = [
     "FINAL_STATUSES",
     "PUBLIC_STATUSES",
+    "PUBLIC_TASK_FIELDS",
     "UPSTREAM_STATUSES",
     "ApiKey",
     "CallbackAttempt",

@@ -22,6 +22,26 @@ class TaskStatus(StrEnum):
 FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.NSFW, TaskStatus.CANCELED})
 UPSTREAM_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.IN_PROGRESS})
 PUBLIC_STATUSES = tuple(s for s in TaskStatus if s is not TaskStatus.SUBMITTING)
+# The task columns a client sees (shaped by services/tasks.py `public`), in answer order.
+PUBLIC_TASK_FIELDS = (
+    "id",
+    "status",
+    "prompt",
+    "motion",
+    "model",
+    "duration",
+    "metadata",
+    "video_url",
+    "thumbnail_url",
+    "error",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "callback_url",
+    "callback_delivered",
+    "callback_attempts",
+    "callback_last_status",
+)
 
 
 class Task(Model):
