@@ -1,7 +1,8 @@
 """`make bench`: the service under load next to a bare FastAPI baseline, on this machine.
 
 Starts the baseline app and the service (`python -m src.cli migrate` and `serve`, as `make
-run` does, sandbox upstream) on 127.0.0.1, loads each from a second process (wrk, or
+run` does) on 127.0.0.1, with the sandbox upstream in a process of its own
+(bench/sandbox_upstream.py), loads each from a second process (wrk, or
 bench/pyload.py), measures peak memory under 50 concurrent 10 MiB uploads and the poller
 against a fake Higgsfield, then prints the table and writes it to bench/results.md at the
 repository root. SQLite always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses
@@ -26,6 +27,8 @@ from pathlib import Path
 from bench import fixtures, report
 from bench.load import LoadResult, LoadSpec, ensure_wrk, run_load
 from bench.procs import SERVICE_DIR, free_port, recreate_mysql, service_env, start_module, start_service
+from bench.sandbox_upstream import READY_PATH
+from src.config import SANDBOX_CREDENTIAL
 
 REPO_DIR = SERVICE_DIR.parent
 KIB, MIB = 1024, 1024 * 1024
@@ -77,7 +80,13 @@ class Bench:
 
     def http_rows(self, database: str, plain: LoadResult, echo: LoadResult) -> list[report.HttpRow]:
         log = self.work / f"service-{database.split('/')[0]}.log"
-        server = start_service(self.service_env(database), log)
+        upstream = start_module("bench.sandbox_upstream", free_port(), self.work / "upstream.log", READY_PATH)
+        credentials = {"HF_API_KEY": SANDBOX_CREDENTIAL, "HF_API_SECRET": SANDBOX_CREDENTIAL}
+        try:
+            server = start_service(self.service_env(database, HF_BASE_URL=upstream.url, **credentials), log)
+        except BaseException:
+            upstream.stop()
+            raise
         try:
             keys = fixtures.register_clients(server.url, CREATE_CLIENTS, prefix="bench")
             fixtures.wait_for_catalog(server.url, keys[0])
@@ -90,6 +99,7 @@ class Bench:
             made = self.measure(create, "POST create")
         finally:
             server.stop()
+            upstream.stop()
         return [
             report.HttpRow(
                 "`GET /api/higgsfield/i2v/{id}`", database, get, plain, "bare JSON", TARGETS["get"]
@@ -183,7 +193,8 @@ def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) 
         f"`make bench`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}, everything on 127.0.0.1.",
         f"Load: {tool}, {args.connections} keep-alive connections, {args.warmup:g} s warm-up then "
-        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker, sandbox upstream, "
+        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker, "
+        "sandbox upstream in a process of its own (bench/sandbox_upstream.py), "
         f"JSON access log on, RATE_LIMIT_PER_MINUTE={RATE_LIMIT} and creates spread over "
         f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings.",
         f"Poller: one cycle of the service's poll job against bench/fake_upstream.py (50 ms per "
@@ -198,23 +209,33 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--out", type=Path, default=REPO_DIR / "bench" / "results.md")
+    parser.add_argument(
+        "--parts", default="http,poller,memory", help="which tables to measure (a quicker look at one)"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     databases = ["SQLite"] + (["MariaDB/MySQL"] if os.environ.get("TEST_MYSQL_URL") else [])
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as work_dir:
         bench = Bench(args, Path(work_dir))
-        print("baseline")
-        plain, echo = bench.baseline()
-        http = [
-            report.HttpRow("bare FastAPI: constant JSON", "-", plain),
-            report.HttpRow("bare FastAPI: multipart echo (64 KiB PNG)", "-", echo),
-        ]
+        http: list[report.HttpRow] = []
+        if "http" in parts:
+            print("baseline")
+            plain, echo = bench.baseline()
+            http += [
+                report.HttpRow("bare FastAPI: constant JSON", "-", plain),
+                report.HttpRow("bare FastAPI: multipart echo (64 KiB PNG)", "-", echo),
+            ]
         poll: list[report.PollRow] = []
         for database in databases:
             print(database)
-            http += bench.http_rows(database, plain, echo)
-            poll += bench.poll_rows(database)
-        print("memory")
-        memory = [bench.memory_row()]
+            if "http" in parts:
+                http += bench.http_rows(database, plain, echo)
+            if "poller" in parts:
+                poll += bench.poll_rows(database)
+        memory = []
+        if "memory" in parts:
+            print("memory")
+            memory.append(bench.memory_row())
         lines = _header(args, bench, poll)
         lines += ["", "## HTTP", "", *report.http_table(http)]
         lines += ["", "## Memory", "", *report.memory_table(memory)]

@@ -13,6 +13,7 @@ from src.config import SANDBOX_PREFIX, Settings
 from src.endpoints.error_handlers import register_error_handlers
 from src.endpoints.middleware import install_middleware
 from src.endpoints.routes import include_routers
+from src.repository import sqlite_reader
 from src.repository.core import register_orm
 from src.schedulers.context import JobContext
 from src.schedulers.setup import build_jobs
@@ -69,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await jobs.drain()
             if jobs.running:
                 jobs.scheduler.shutdown(wait=False)
+            sqlite_reader.close_all()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

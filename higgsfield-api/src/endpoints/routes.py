@@ -10,8 +10,9 @@ from src.endpoints.metrics.router import router as metrics_router
 
 
 def include_routers(app: FastAPI) -> None:
-    app.include_router(auth_router)
+    # Routes are matched in order: the task routes, which clients call most, come first.
     app.include_router(higgsfield_router)
+    app.include_router(auth_router)
     app.include_router(webhook_router)
     app.include_router(health_router)
     app.include_router(metrics_router)

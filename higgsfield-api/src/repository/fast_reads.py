@@ -1,14 +1,17 @@
 # ruff: noqa: S608 - the statements hold fixed identifiers and placeholders; values go as parameters
-"""Hand-written SQL for the reads on every client call: the API key, a task, a page of tasks.
+"""Hand-written SQL for the reads on every client call: the API key, a task, a page of tasks,
+and what every new task costs: the client's rate limit, its motion's id, the busy upstream slots.
 
 The ORM builds each statement anew (pypika) and converts rows field by field: measured here,
 that was most of a `GET /api/higgsfield/i2v/{id}`. These statements are built once per
 dialect, fetch only the columns the API shows, and convert with the models' own field
 converters, so that rows come back exactly as `.values()` would give them. The key lookup
-and the task fetch are one query (a join); no model objects are made.
+and the task fetch are one query (a join); no model objects are made. On a SQLite file they
+run in the event loop's thread (sqlite_reader), not through aiosqlite's.
 
 Indexes used (EXPLAIN on SQLite and MariaDB): api_keys.key_hash (unique), tasks' primary key,
-clients' primary key, tasks (client_id, created_at) for pages.
+clients' primary key, tasks (client_id, created_at, id) for pages (read in index order, no
+sort) and the rate limit, tasks (status, ...) for the busy slots.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from functools import cache
 from typing import Any
 
 from tortoise import connections
-from tortoise.fields import DatetimeField
+from tortoise.fields import DatetimeField, JSONField
 
+from src.repository import sqlite_reader
 from src.repository.models import PUBLIC_TASK_FIELDS, Task
 
 TASK_COLUMNS = PUBLIC_TASK_FIELDS
@@ -44,16 +48,15 @@ class _Dialect:
     def __init__(self, name: str) -> None:
         self.quote = "`" if name == "mysql" else '"'
         self.mark = "%s" if name == "mysql" else "?"
-        native = {entry[1] for entry in Task._meta.db_native_fields}  # (column, field, field object)
         fields = Task._meta.fields_map
-        self.converters: dict[str, Callable[[Any], Any]] = {
-            column: _utc_datetime
-            if isinstance(fields[column], DatetimeField)
-            else (lambda value: value)
-            if column in native
-            else fields[column].to_python_value
+        # Only the columns whose stored form is not what the API writes: the datetimes (text on
+        # SQLite) and the JSON metadata. Ids stay text, as the API writes them; public() makes
+        # callback_delivered a bool.
+        self.conversions: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+            (column, _utc_datetime if isinstance(field, DatetimeField) else field.to_python_value)
             for column in TASK_COLUMNS
-        }
+            if isinstance(field := fields[column], DatetimeField | JSONField)
+        )
         self.datetime_to_db = fields["created_at"].to_db_value
         q, m = self.q, self.mark
         self.task_select = ", ".join(f"t.{q(c)} AS {q(c)}" for c in TASK_COLUMNS)
@@ -97,31 +100,49 @@ def _client() -> tuple[Any, _Dialect]:
     return client, _dialect(client.capabilities.dialect)
 
 
-def _key(row: dict[str, Any], d: _Dialect) -> dict[str, Any]:
+async def _rows(client: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """On a SQLite file, read in the loop (sqlite_reader); otherwise, or if that would wait,
+    through the ORM's connection."""
+    reader = sqlite_reader.reader_for(client)
+    if reader is not None:
+        rows = sqlite_reader.fetch(reader, sql, params)
+        if rows is not None:
+            return rows
+    return await client.execute_query_dict(sql, params)
+
+
+def _key(row: dict[str, Any]) -> dict[str, Any]:
+    """The key's columns, taken out of the row."""
     return {
-        "id": row["key_id"],
-        "client_id": uuid.UUID(str(row["key_client_id"])),
-        "last_used_at": _utc_datetime(row["key_last_used_at"]),
+        "id": row.pop("key_id"),
+        "client_id": uuid.UUID(str(row.pop("key_client_id"))),
+        "last_used_at": _utc_datetime(row.pop("key_last_used_at")),
     }
 
 
 def _task(row: dict[str, Any], d: _Dialect) -> dict[str, Any]:
-    return {column: d.converters[column](row[column]) for column in TASK_COLUMNS}
+    """The row (a fresh dict of the task's columns) converted in place."""
+    for column, convert in d.conversions:
+        row[column] = convert(row[column])
+    return row
 
 
 async def live_key(key_hash: str) -> dict[str, Any] | None:
     """{id, client_id, last_used_at} of a key that is neither revoked nor of a disabled client."""
-    client, d = _client()
-    rows = await client.execute_query_dict(_key_sql(client.capabilities.dialect), [key_hash])
-    return _key(rows[0], d) if rows else None
+    client = connections.get("default")
+    rows = await _rows(client, _key_sql(client.capabilities.dialect), [key_hash])
+    return _key(rows[0]) if rows else None
 
 
 async def task_for_key(key_hash: str, task_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(task, key) when the live key's client owns the task; None for a bad key or another's task."""
     client, d = _client()
     sql = _task_for_key_sql(client.capabilities.dialect)
-    rows = await client.execute_query_dict(sql, [str(task_id), key_hash])
-    return (_task(rows[0], d), _key(rows[0], d)) if rows else None
+    rows = await _rows(client, sql, [str(task_id), key_hash])
+    if not rows:
+        return None
+    key = _key(rows[0])
+    return _task(rows[0], d), key
 
 
 @cache
@@ -154,5 +175,58 @@ async def task_page(
         created_at = d.datetime_to_db(after[0], Task)
         params += [created_at, created_at, str(after[1])]
     sql = _page_sql(client.capabilities.dialect, len(statuses), after is not None)
-    rows = await client.execute_query_dict(sql, [*params, limit])
+    rows = await _rows(client, sql, [*params, limit])
     return [_task(row, d) for row in rows]
+
+
+@cache
+def _nth_newest_sql(name: str) -> str:
+    d = _dialect(name)
+    q, m = d.q, d.mark
+    return (
+        f"SELECT {q('created_at')} FROM {q('tasks')} "
+        f"WHERE {q('client_id')} = {m} AND {q('created_at')} >= {m} "
+        f"ORDER BY {q('created_at')} DESC LIMIT 1 OFFSET {m}"
+    )
+
+
+async def nth_newest_creation(client_id: uuid.UUID, since: datetime, n: int) -> datetime | None:
+    """When the client's n-th newest task (n from 1) created at `since` or later was created."""
+    client, d = _client()
+    sql = _nth_newest_sql(client.capabilities.dialect)
+    rows = await _rows(client, sql, [str(client_id), d.datetime_to_db(since, Task), n - 1])
+    return _utc_datetime(rows[0]["created_at"]) if rows else None
+
+
+@cache
+def _count_busy_sql(name: str, statuses: int) -> str:
+    d = _dialect(name)
+    q, m = d.q, d.mark
+    # Two counts added up, each a range of an index on status; with an OR, SQLite reads every row.
+    return (
+        f"SELECT (SELECT COUNT(*) FROM {q('tasks')} WHERE {q('status')} IN ({', '.join([m] * statuses)})) "
+        f"+ (SELECT COUNT(*) FROM {q('tasks')} WHERE {q('status')} = {m} AND {q('lease_until')} >= {m}) "
+        f"AS {q('busy')}"
+    )
+
+
+async def count_busy(statuses: tuple[str, ...], leased_status: str, now: datetime) -> int:
+    """Tasks in one of `statuses`, plus those in `leased_status` whose lease runs past `now`."""
+    client, d = _client()
+    sql = _count_busy_sql(client.capabilities.dialect, len(statuses))
+    rows = await _rows(client, sql, [*statuses, leased_status, d.datetime_to_db(now, Task)])
+    return int(rows[0]["busy"])
+
+
+@cache
+def _motion_id_sql(name: str) -> str:
+    d = _dialect(name)
+    q, m = d.q, d.mark
+    return f"SELECT {q('id')} FROM {q('motions')} WHERE {q('name')} = {m}"
+
+
+async def motion_id(name: str) -> str | None:
+    """Higgsfield's id of the motion with this (normalised) name, if the catalog has it."""
+    client = connections.get("default")
+    rows = await _rows(client, _motion_id_sql(client.capabilities.dialect), [name])
+    return str(rows[0]["id"]) if rows else None

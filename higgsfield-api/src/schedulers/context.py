@@ -29,6 +29,8 @@ class JobContext:
     callbacks_http: httpx.AsyncClient | None = None
     # Called when a job ends a task, so that its callback goes out now, not at the next tick.
     on_final: Callable[[], None] = field(default=lambda: None)
+    # time.monotonic() after which the next submit round tidies up (see submit.submit_pending).
+    tidy_up_after: float = 0.0
 
     def backoff(self, attempts: int, max_seconds: float | None = None) -> timedelta:
         """Exponential backoff with full jitter in [½, 1] of the step, capped at `max_seconds`

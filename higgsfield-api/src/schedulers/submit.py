@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import timedelta
 
 from tortoise.expressions import Q
 
+from src.repository import fast_reads
 from src.repository.models import Client, Task, TaskImage, TaskStatus
 from src.schedulers import leases
 from src.schedulers.claims import claim_batch, lease_free, new_claim_token, update_claimed
@@ -42,12 +44,10 @@ CAP_RETRY_MAX = timedelta(minutes=2)
 
 
 async def busy_slots() -> int:
-    """Tasks that hold (or are about to hold) one of Higgsfield's concurrent slots."""
-    now = utcnow()
-    return await Task.filter(
-        Q(status__in=[TaskStatus.SUBMITTING, TaskStatus.QUEUED, TaskStatus.IN_PROGRESS])
-        | Q(Q(status=TaskStatus.PENDING), Q(lease_until__gte=now))
-    ).count()
+    """Tasks that hold (or are about to hold) one of Higgsfield's concurrent slots: sent or being
+    sent, or pending but claimed by a dispatcher that is uploading them."""
+    busy = (TaskStatus.SUBMITTING, TaskStatus.QUEUED, TaskStatus.IN_PROGRESS)
+    return await fast_reads.count_busy(tuple(s.value for s in busy), TaskStatus.PENDING.value, utcnow())
 
 
 async def claim_next(ctx: JobContext, token: str) -> uuid.UUID | None:
@@ -206,13 +206,28 @@ async def cancel_orphans_of_disabled_clients() -> int:
     return canceled
 
 
-async def submit_pending(ctx: JobContext) -> int:
-    """One dispatch round: fill the free slots, then send the claimed tasks concurrently."""
+async def tidy_up(ctx: JobContext) -> None:
+    """The checks of tasks nobody is moving along: lost submissions, missed deadlines, orphans."""
     if reaped := await reap_lost_submissions(ctx):
         logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
     if expired := await expire_unsent(ctx):
         logger.warning("%d task(s) passed TASK_SUBMIT_DEADLINE and were marked failed", expired)
     await cancel_orphans_of_disabled_clients()
+
+
+async def submit_pending(ctx: JobContext) -> int:
+    """One dispatch round: fill the free slots, then send the claimed tasks concurrently.
+
+    Every new task nudges a round, so a busy service runs them back to back: the tidy-up runs
+    at most once per submit interval, and a round that finds every slot taken stops after one
+    read, without taking the dispatch lease (each of those is a write).
+    """
+    now = time.monotonic()
+    if now >= ctx.tidy_up_after:
+        ctx.tidy_up_after = now + ctx.settings.submit_interval
+        await tidy_up(ctx)
+    if await busy_slots() >= ctx.settings.hf_max_concurrency:
+        return 0
     if not await leases.acquire(leases.DISPATCH, ctx.worker_id, ctx.settings.lease_seconds):
         return 0  # another process is dispatching right now
     try:

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from src.config import Settings
 from src.errors import RateLimited
-from src.repository.models import LoginFailure, Task
+from src.repository import fast_reads
+from src.repository.models import LoginFailure
 from src.utils.clock import utcnow
 
 CREATE_WINDOW = timedelta(minutes=1)
@@ -30,15 +31,9 @@ async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
     """
     now = utcnow()
     limit = settings.rate_limit_per_minute
-    rows = (
-        await Task.filter(client_id=client_id, created_at__gte=now - CREATE_WINDOW)
-        .order_by("-created_at")
-        .offset(limit - 1)
-        .limit(1)
-        .values_list("created_at", flat=True)
-    )
-    if rows:
-        wait = _seconds_until(rows[0] + CREATE_WINDOW, now)
+    oldest_counted = await fast_reads.nth_newest_creation(client_id, now - CREATE_WINDOW, limit)
+    if oldest_counted:
+        wait = _seconds_until(oldest_counted + CREATE_WINDOW, now)
         raise RateLimited(
             f"Rate limit: at most {limit} tasks a minute; try again in {wait} s", retry_after=wait
         )

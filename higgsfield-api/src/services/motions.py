@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from src.errors import InvalidField, ServiceUnavailable
+from src.repository import fast_reads
 from src.repository.models import Motion
 from src.services.higgsfield import HiggsfieldClient
 
@@ -55,9 +56,9 @@ async def list_motions() -> list[dict[str, Any]]:
 async def resolve(name: str) -> tuple[str, str]:
     """(normalised name, upstream id) of a motion given by any case; 422 lists the valid names."""
     wanted = motion_name(name)
-    found = await Motion.filter(name=wanted).values_list("id", flat=True)
+    found = await fast_reads.motion_id(wanted)
     if found:
-        return wanted, found[0]
+        return wanted, found
     names = await Motion.all().order_by("name").values_list("name", flat=True)
     if not names:
         raise ServiceUnavailable(

@@ -39,21 +39,33 @@ class NewTask:
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
-    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it."""
-    if row["status"] == TaskStatus.SUBMITTING:
-        row["status"] = TaskStatus.PENDING.value
-    url = row.pop("callback_url")
-    delivered, attempts, last_status = (
-        row.pop("callback_delivered"),
-        row.pop("callback_attempts"),
-        row.pop("callback_last_status"),
-    )
-    row["callback"] = (
-        {"url": url, "delivered": bool(delivered), "attempts": attempts, "last_status": last_status}
+    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it, keys in the order of
+    the answer's schema (TaskOut), so that it can be written out as it is."""
+    status = row["status"]
+    url = row["callback_url"]
+    return {
+        "id": row["id"],
+        "status": TaskStatus.PENDING.value if status == TaskStatus.SUBMITTING else status,
+        "prompt": row["prompt"],
+        "motion": row["motion"],
+        "model": row["model"],
+        "duration": row["duration"],
+        "metadata": row["metadata"],
+        "video_url": row["video_url"],
+        "thumbnail_url": row["thumbnail_url"],
+        "error": row["error"],
+        "callback": {
+            "url": url,
+            "delivered": bool(row["callback_delivered"]),
+            "attempts": row["callback_attempts"],
+            "last_status": row["callback_last_status"],
+        }
         if url
-        else None
-    )
-    return row
+        else None,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "completed_at": row["completed_at"],
+    }
 
 
 async def create(

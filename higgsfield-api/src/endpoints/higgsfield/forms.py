@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -49,42 +50,20 @@ def _callback_url(value: str | None) -> str | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
 class TaskForm:
-    """FastAPI reads these fields from the form; `to_new_task` checks the image and metadata."""
+    """The fields of the form (read by `task_form`); `to_new_task` checks the image and metadata."""
 
-    def __init__(
-        self,
-        image: Annotated[
-            UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")
-        ],
-        prompt: Annotated[str, Form(max_length=2000)] = "",
-        motion: Annotated[
-            str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")
-        ] = "GENERAL",
-        model: Annotated[Literal["lite", "standard", "turbo"], Form()] = "standard",
-        duration: Annotated[
-            int, Form(description="3 or 5 seconds; kept with the task"), AfterValidator(_duration)
-        ] = 5,
-        metadata: Annotated[str | None, Form(description="A JSON object, at most 16 KiB")] = None,
-        motion_strength: Annotated[float, Form(ge=0, le=1)] = 0.5,
-        seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
-        enhance_prompt: Annotated[bool, Form()] = False,
-        callback_url: Annotated[
-            str | None,
-            Form(max_length=2048, description="http(s) URL to POST the task to when it ends (signed)"),
-            AfterValidator(_callback_url),
-        ] = None,
-    ) -> None:
-        self.image = image
-        self.prompt = prompt
-        self.motion = motion
-        self.model = model
-        self.duration = duration
-        self.metadata = metadata
-        self.motion_strength = motion_strength
-        self.seed = seed
-        self.enhance_prompt = enhance_prompt
-        self.callback_url = callback_url
+    image: UploadFile
+    prompt: str
+    motion: str
+    model: str
+    duration: int
+    metadata: str | None
+    motion_strength: float
+    seed: int | None
+    enhance_prompt: bool
+    callback_url: str | None
 
     async def to_new_task(self, settings: Settings) -> NewTask:
         limit = settings.max_image_bytes
@@ -111,3 +90,30 @@ class TaskForm:
             image=data,
             image_content_type=info.content_type,
         )
+
+
+async def task_form(
+    image: Annotated[UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")],
+    prompt: Annotated[str, Form(max_length=2000)] = "",
+    motion: Annotated[
+        str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")
+    ] = "GENERAL",
+    model: Annotated[Literal["lite", "standard", "turbo"], Form()] = "standard",
+    duration: Annotated[
+        int, Form(description="3 or 5 seconds; kept with the task"), AfterValidator(_duration)
+    ] = 5,
+    metadata: Annotated[str | None, Form(description="A JSON object, at most 16 KiB")] = None,
+    motion_strength: Annotated[float, Form(ge=0, le=1)] = 0.5,
+    seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
+    enhance_prompt: Annotated[bool, Form()] = False,
+    callback_url: Annotated[
+        str | None,
+        Form(max_length=2048, description="http(s) URL to POST the task to when it ends (signed)"),
+        AfterValidator(_callback_url),
+    ] = None,
+) -> TaskForm:
+    """The form as FastAPI reads it. A coroutine, not the class itself as the dependency: FastAPI
+    would call a class (or any plain function) in a worker thread."""
+    return TaskForm(
+        image, prompt, motion, model, duration, metadata, motion_strength, seed, enhance_prompt, callback_url
+    )

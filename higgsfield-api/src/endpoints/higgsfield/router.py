@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from src.endpoints.deps import CurrentClientId, JobsDep, OwnTask, SettingsDep
 from src.endpoints.higgsfield.encoding import page_response, task_response
-from src.endpoints.higgsfield.forms import TaskForm
+from src.endpoints.higgsfield.forms import TaskForm, task_form
 from src.endpoints.higgsfield.schemas import MotionOut, PublicStatus, TaskOut, TaskPage
 from src.endpoints.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 from src.services import motions, task_intake, tasks
@@ -21,7 +21,7 @@ I2V = "/i2v"
 
 async def create_task(
     client_id: CurrentClientId,
-    form: Annotated[TaskForm, Depends()],
+    form: Annotated[TaskForm, Depends(task_form)],
     settings: SettingsDep,
     jobs: JobsDep,
     idempotency_key: Annotated[

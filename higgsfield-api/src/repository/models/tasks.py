@@ -87,7 +87,14 @@ class Task(Model):
 
     class Meta:
         table = "tasks"
-        indexes = (("client_id", "created_at"), ("status", "next_attempt_at"))
+        # (client_id, created_at, id): a page of tasks, newest first, read straight off the index.
+        # (status, lease_until): the busy upstream slots, counted on every dispatch round, without
+        # reading every pending task.
+        indexes = (
+            ("client_id", "created_at", "id"),
+            ("status", "next_attempt_at"),
+            ("status", "lease_until"),
+        )
 
 
 class TaskImage(Model):

@@ -1,0 +1,113 @@
+"""The hand-written reads (fast_reads) and the loop-side SQLite reader against a real database."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import timedelta
+
+import pytest
+from tortoise import connections
+
+from src.endpoints.higgsfield.schemas import TaskOut
+from src.repository import fast_reads, sqlite_reader
+from src.repository.models import Task, TaskStatus
+from src.schedulers.submit import busy_slots
+from src.services import tasks
+from src.services.tasks import NewTask
+from src.utils.clock import utcnow
+from tests.support.app import make_settings, register, running_app
+from tests.support.images import png
+
+
+def new_task(prompt: str = "") -> NewTask:
+    return NewTask(prompt, "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+
+
+async def test_a_task_reads_back_in_the_answers_order(service, api_key):
+    created = (
+        await service.client.post(
+            "/api/higgsfield/i2v/",
+            headers={"X-API-KEY": api_key},
+            files={"image": ("a.png", png(), "image/png")},
+            data={"prompt": "order", "callback_url": "http://127.0.0.1:9/hook"},
+        )
+    ).json()
+    got = await service.client.get(f"/api/higgsfield/i2v/{created['id']}", headers={"X-API-KEY": api_key})
+    page = await service.client.get("/api/higgsfield/i2v/", headers={"X-API-KEY": api_key})
+    assert list(got.json()) == list(TaskOut.model_fields) == list(created)
+    assert list(page.json()["items"][0]) == list(TaskOut.model_fields)
+    assert got.json()["callback"] == {
+        "url": "http://127.0.0.1:9/hook",
+        "delivered": False,
+        "attempts": 0,
+        "last_status": None,
+    }
+    assert got.json() == page.json()["items"][0]
+
+
+async def test_the_reader_sees_a_commit_at_once_and_steps_aside_on_errors(db_url, fake):
+    settings = make_settings(db_url, fake.url)
+    async with running_app(settings) as (_app, client):
+        client_id = (await register(client))["client_id"]
+        orm = connections.get("default")
+        reader = sqlite_reader.reader_for(orm)
+        if not db_url.startswith("sqlite"):
+            assert reader is None  # MySQL: every read goes through the ORM
+            return
+        assert reader is not None
+        prompt_of = 'SELECT "prompt" FROM "tasks" WHERE "id" = ?'
+        for n in range(3):
+            task = await tasks.create(client_id, new_task(f"seen-{n}"))
+            rows = sqlite_reader.fetch(reader, prompt_of, [str(task["id"])])
+            assert rows == [{"prompt": f"seen-{n}"}]
+        # A statement SQLite refuses (here: no such table) is left to the ORM, which raises its own error.
+        assert sqlite_reader.fetch(reader, 'SELECT * FROM "no_such_table"', []) is None
+        # The reader never writes.
+        with pytest.raises(sqlite3.OperationalError):
+            reader.execute('DELETE FROM "tasks"')
+
+
+def test_an_in_memory_database_has_no_reader():
+    class Capabilities:
+        dialect = "sqlite"
+
+    class MemoryClient:
+        capabilities = Capabilities()
+        filename = ":memory:"
+
+    assert sqlite_reader.reader_for(MemoryClient()) is None
+
+
+async def test_busy_slots_count_sent_tasks_and_claimed_pending_ones(db_url, fake):
+    settings = make_settings(db_url, fake.url)
+    async with running_app(settings) as (app, client):
+        app.state.jobs.scheduler.pause()
+        client_id = (await register(client))["client_id"]
+        ids = [(await tasks.create(client_id, new_task()))["id"] for _ in range(7)]
+        now = utcnow()
+        await Task.filter(id=ids[0]).update(status=TaskStatus.SUBMITTING)
+        await Task.filter(id=ids[1]).update(status=TaskStatus.QUEUED)
+        await Task.filter(id=ids[2]).update(status=TaskStatus.IN_PROGRESS)
+        await Task.filter(id=ids[3]).update(status=TaskStatus.COMPLETED)
+        # Pending: one claimed by a live dispatcher, one whose claim ran out, one unclaimed.
+        await Task.filter(id=ids[4]).update(lease_owner="w", lease_until=now + timedelta(minutes=1))
+        await Task.filter(id=ids[5]).update(lease_owner="w", lease_until=now - timedelta(minutes=1))
+        assert await busy_slots() == 4
+
+
+async def test_the_nth_newest_creation_of_a_client(db_url, fake):
+    settings = make_settings(db_url, fake.url)
+    async with running_app(settings) as (app, client):
+        app.state.jobs.scheduler.pause()
+        client_id = (await register(client))["client_id"]
+        other_id = (await register(client, "other"))["client_id"]
+        made = [await tasks.create(client_id, new_task()) for _ in range(3)]
+        await tasks.create(other_id, new_task())
+        since = utcnow() - timedelta(minutes=1)
+        newest_first = sorted((task["created_at"] for task in made), reverse=True)
+        assert await fast_reads.nth_newest_creation(client_id, since, 1) == newest_first[0]
+        assert await fast_reads.nth_newest_creation(client_id, since, 3) == newest_first[2]
+        assert await fast_reads.nth_newest_creation(client_id, since, 4) is None
+        assert await fast_reads.nth_newest_creation(uuid.uuid4(), since, 1) is None
+        assert await fast_reads.nth_newest_creation(client_id, utcnow() + timedelta(seconds=1), 1) is None
