@@ -2,13 +2,14 @@
 
 Starts the baseline app and the service (`python -m src.cli migrate` and `serve`, as `make
 run` does) on 127.0.0.1, with the sandbox upstream in a process of its own
-(bench/sandbox_upstream.py), loads each from a second process (wrk, or
-bench/pyload.py), measures peak memory under 50 concurrent 10 MiB uploads and the poller
-against a fake Higgsfield, then prints the table and writes it to bench/results.md at the
-repository root. SQLite always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses
-the database of that URL with `_bench` appended, dropped and made again).
+(bench/sandbox_upstream.py), loads each from a second process (wrk, or bench/pyload.py),
+the two in turns for every row so that a drift of the machine's speed cancels out, measures
+peak memory under 50 concurrent 10 MiB uploads and the poller against a fake Higgsfield,
+then prints the table and writes it to bench/results.md at the repository root. SQLite
+always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses the database of that
+URL with `_bench` appended, dropped and made again).
 
-    python -m bench.run [--seconds 10] [--warmup 3] [--connections 32] [--out PATH]
+    python -m bench.run [--seconds 10] [--warmup 3] [--connections 32] [--out PATH] [--parts ...]
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ LIST_TASKS = 25  # a full page of 20 and a next cursor
 UPLOADS, UPLOAD_BYTES = 50, 10 * MIB
 POLL_SIZES = "100,1000,10000"
 TARGETS = {"get": 0.5, "list": 0.35, "create": 0.35}
+ROUNDS = 3  # runs of the service and of the bare app, in turns, per row
+
+
+def combine(runs: list[LoadResult]) -> LoadResult:
+    """Runs of one kind as one: their requests over their time; the median p50, the worst p99."""
+    p50s = sorted(run.p50_ms for run in runs)
+    return LoadResult(
+        requests=sum(run.requests for run in runs),
+        seconds=sum(run.seconds for run in runs),
+        failed=sum(run.failed for run in runs),
+        p50_ms=p50s[len(p50s) // 2],
+        p99_ms=max(run.p99_ms for run in runs),
+    )
+
+
 RSS_TARGET_MB = 300
 
 
@@ -48,23 +64,36 @@ class Bench:
         self.wrk = ensure_wrk(self.notes)
         self.png = fixtures.png_of_size(64 * KIB)
         self.body, self.content_type = fixtures.multipart(self.png, {"prompt": "a bench", "model": "lite"})
+        self.bare_runs: dict[str, list[LoadResult]] = {}
 
-    def measure(self, spec: LoadSpec, label: str) -> LoadResult:
-        """A warm-up run (thrown away), then the measured one."""
-        options = {"connections": self.args.connections, "wrk": self.wrk, "work_dir": self.work}
-        run_load(spec, seconds=self.args.warmup, **options)
-        result = run_load(spec, seconds=self.args.seconds, **options)
-        print(f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms")
-        return result
+    def _run(self, spec: LoadSpec, seconds: float) -> LoadResult:
+        return run_load(
+            spec, seconds=seconds, connections=self.args.connections, wrk=self.wrk, work_dir=self.work
+        )
 
-    def baseline(self) -> tuple[LoadResult, LoadResult]:
-        server = start_module("bench.baseline_app", free_port(), self.work / "baseline.log", "/json")
-        try:
-            plain = self.measure(LoadSpec(server.url, "/json"), "bare JSON")
-            echo = LoadSpec(server.url, "/echo", "POST", [{"Content-Type": self.content_type}], self.body)
-            return plain, self.measure(echo, "bare multipart echo")
-        finally:
-            server.stop()
+    def measure(self, spec: LoadSpec, bare: LoadSpec, label: str) -> tuple[LoadResult, LoadResult]:
+        """The service's requests and the bare ones, in turns: a warm-up of each (thrown away),
+        then ROUNDS alternating runs of each, which together last --seconds per side. The
+        machine's speed drifts (other tenants of the host): measured side by side, both see the
+        same drift and the ratio does not."""
+        self._run(bare, self.args.warmup)
+        self._run(spec, self.args.warmup)
+        bare_runs, runs = [], []
+        for _ in range(ROUNDS):
+            bare_runs.append(self._run(bare, self.args.seconds / ROUNDS))
+            runs.append(self._run(spec, self.args.seconds / ROUNDS))
+        result, baseline = combine(runs), combine(bare_runs)
+        print(
+            f"  {label}: {result.rps:,.0f} req/s (bare {baseline.rps:,.0f}), p50 {result.p50_ms:.2f} ms, "
+            f"p99 {result.p99_ms:.2f} ms"
+        )
+        self.bare_runs.setdefault(bare.path, []).extend(bare_runs)
+        return result, baseline
+
+    def bare_rows(self) -> list[report.HttpRow]:
+        """The bare endpoints over all their runs (each service row has its own, taken in turns)."""
+        names = {"/json": "bare FastAPI: constant JSON", "/echo": "bare FastAPI: multipart echo (64 KiB PNG)"}
+        return [report.HttpRow(names[path], "-", combine(runs)) for path, runs in self.bare_runs.items()]
 
     def service_env(self, database: str, **values: str | int) -> dict[str, str]:
         env = service_env(free_port(), RATE_LIMIT_PER_MINUTE=RATE_LIMIT, **values)
@@ -78,42 +107,41 @@ class Bench:
     def mysql_url(self) -> str:
         return os.environ["TEST_MYSQL_URL"].split("?")[0] + "_bench"
 
-    def http_rows(self, database: str, plain: LoadResult, echo: LoadResult) -> list[report.HttpRow]:
+    def http_rows(self, database: str) -> list[report.HttpRow]:
         log = self.work / f"service-{database.split('/')[0]}.log"
+        bare = start_module("bench.baseline_app", free_port(), self.work / "baseline.log", "/json")
         upstream = start_module("bench.sandbox_upstream", free_port(), self.work / "upstream.log", READY_PATH)
         credentials = {"HF_API_KEY": SANDBOX_CREDENTIAL, "HF_API_SECRET": SANDBOX_CREDENTIAL}
         try:
             server = start_service(self.service_env(database, HF_BASE_URL=upstream.url, **credentials), log)
         except BaseException:
             upstream.stop()
+            bare.stop()
             raise
         try:
             keys = fixtures.register_clients(server.url, CREATE_CLIENTS, prefix="bench")
             fixtures.wait_for_catalog(server.url, keys[0])
             ids = fixtures.create_tasks(server.url, keys[0], LIST_TASKS, self.png)
             own = [{"X-API-KEY": keys[0]}]
-            get = self.measure(LoadSpec(server.url, f"{fixtures.I2V}{ids[0]}", headers=own), "GET task")
-            page = self.measure(LoadSpec(server.url, f"{fixtures.I2V}?limit=20", headers=own), "GET list")
+            plain = LoadSpec(bare.url, "/json")
+            echo = LoadSpec(bare.url, "/echo", "POST", [{"Content-Type": self.content_type}], self.body)
+            one, page = f"{fixtures.I2V}{ids[0]}", f"{fixtures.I2V}?limit=20"
+            get = self.measure(LoadSpec(server.url, one, headers=own), plain, "GET task")
+            listed = self.measure(LoadSpec(server.url, page, headers=own), plain, "GET list")
             creators = [{"X-API-KEY": key, "Content-Type": self.content_type} for key in keys]
             create = LoadSpec(server.url, fixtures.I2V, "POST", creators, self.body)
-            made = self.measure(create, "POST create")
+            made = self.measure(create, echo, "POST create")
         finally:
             server.stop()
             upstream.stop()
+            bare.stop()
         return [
+            report.HttpRow("`GET /api/higgsfield/i2v/{id}`", database, *get, "bare JSON", TARGETS["get"]),
             report.HttpRow(
-                "`GET /api/higgsfield/i2v/{id}`", database, get, plain, "bare JSON", TARGETS["get"]
+                "`GET /api/higgsfield/i2v/?limit=20`", database, *listed, "bare JSON", TARGETS["list"]
             ),
             report.HttpRow(
-                "`GET /api/higgsfield/i2v/?limit=20`", database, page, plain, "bare JSON", TARGETS["list"]
-            ),
-            report.HttpRow(
-                "`POST /api/higgsfield/i2v/` (64 KiB PNG)",
-                database,
-                made,
-                echo,
-                "bare echo",
-                TARGETS["create"],
+                "`POST /api/higgsfield/i2v/` (64 KiB PNG)", database, *made, "bare echo", TARGETS["create"]
             ),
         ]
 
@@ -196,7 +224,9 @@ def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) 
         f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker, "
         "sandbox upstream in a process of its own (bench/sandbox_upstream.py), "
         f"JSON access log on, RATE_LIMIT_PER_MINUTE={RATE_LIMIT} and creates spread over "
-        f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings.",
+        f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings, "
+        f"measured in turns with each row ({ROUNDS} runs of each, {args.seconds:g} s in all per side); "
+        "a row's ratio is to its own baseline runs.",
         f"Poller: one cycle of the service's poll job against bench/fake_upstream.py (50 ms per "
         f"job-set read, all tasks stay in progress), {concurrency}.",
         *(f"Note: {note}." for note in bench.notes),
@@ -218,20 +248,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as work_dir:
         bench = Bench(args, Path(work_dir))
         http: list[report.HttpRow] = []
-        if "http" in parts:
-            print("baseline")
-            plain, echo = bench.baseline()
-            http += [
-                report.HttpRow("bare FastAPI: constant JSON", "-", plain),
-                report.HttpRow("bare FastAPI: multipart echo (64 KiB PNG)", "-", echo),
-            ]
         poll: list[report.PollRow] = []
         for database in databases:
             print(database)
             if "http" in parts:
-                http += bench.http_rows(database, plain, echo)
+                http += bench.http_rows(database)
             if "poller" in parts:
                 poll += bench.poll_rows(database)
+        http = bench.bare_rows() + http
         memory = []
         if "memory" in parts:
             print("memory")

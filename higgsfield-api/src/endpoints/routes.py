@@ -16,3 +16,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(webhook_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    # FastAPI adds its own routes (/openapi.json, /docs, /redoc) first: every request would be
+    # matched against them before ours. A stable sort puts them last, the rest in order.
+    own = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) in own)

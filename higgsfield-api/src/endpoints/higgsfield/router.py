@@ -61,29 +61,9 @@ CREATE_RESPONSES = {
     429: RATE_LIMITED,
     503: error("The motion catalog is not loaded yet", retry_after=True),
 }
-# The path works with and without the final slash, with no redirect.
-for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
-    router.add_api_route(
-        path,
-        create_task,
-        methods=["POST"],
-        status_code=status.HTTP_202_ACCEPTED,
-        response_model=TaskOut,
-        responses=CREATE_RESPONSES,
-        include_in_schema=in_schema,
-        summary="Create an image-to-video task",
-    )
-    router.add_api_route(
-        path,
-        list_tasks,
-        methods=["GET"],
-        response_model=TaskPage,
-        responses=API_KEY_REQUIRED,
-        include_in_schema=in_schema,
-        summary="List your tasks, newest first",
-    )
 
 
+# Routes are matched in the order they are added: the reads clients make most come first.
 @router.get(
     I2V + "/{task_id}",
     response_model=TaskOut,
@@ -94,6 +74,29 @@ async def get_task(task: OwnTask, task_id: uuid.UUID) -> Response:
     # here for the schema and for FastAPI's 422 on a malformed id, which comes before this call.
     assert task is not None  # noqa: S101 - None only for a malformed id, answered 422 before
     return task_response(task)
+
+
+# The path works with and without the final slash, with no redirect.
+for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
+    router.add_api_route(
+        path,
+        list_tasks,
+        methods=["GET"],
+        response_model=TaskPage,
+        responses=API_KEY_REQUIRED,
+        include_in_schema=in_schema,
+        summary="List your tasks, newest first",
+    )
+    router.add_api_route(
+        path,
+        create_task,
+        methods=["POST"],
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=TaskOut,
+        responses=CREATE_RESPONSES,
+        include_in_schema=in_schema,
+        summary="Create an image-to-video task",
+    )
 
 
 @router.post(
