@@ -235,3 +235,31 @@ async def test_two_schedulers_on_one_database_submit_each_task_once(service):
     assert await Task.filter(id__in=ids, status=TaskStatus.QUEUED).count() == len(ids)
     images = [s["params"]["input_images"][0]["image_url"] for s in service.fake.submissions]
     assert len(images) == len(ids) == len(set(images))
+
+
+async def test_a_round_with_every_slot_taken_claims_nothing_and_tidies_up_once_an_interval(service):
+    """Every create nudges a round: with the upstream slots all taken it stops after one read
+    (no claim, no send); the tidy-up (here: a submission lost in a crash) runs once per interval."""
+    service.app.state.jobs.scheduler.pause()
+    client_id = (await register(service.client))["client_id"]
+    new = NewTask("", "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+    busy, waiting, lost = [(await tasks.create(client_id, new))["id"] for _ in range(3)]
+    await Task.filter(id=busy).update(status=TaskStatus.QUEUED, job_set_id="js-1")
+    settings = service.settings.model_copy(update={"hf_max_concurrency": 1, "submit_interval_seconds": 60})
+    async with httpx.AsyncClient(timeout=5) as http:
+        ctx = JobContext(settings, HiggsfieldClient(http, settings.hf_base_url, "test-key", "test-secret"))
+        submissions = len(service.fake.submissions)
+        assert await submit_pending(ctx) == 0  # the first round tidies up (nothing to do yet)
+        # A task a crashed worker left mid-submission: the next tidy-up is an interval away.
+        await Task.filter(id=lost).update(
+            status=TaskStatus.SUBMITTING, lease_owner="dead", lease_until=utcnow() - timedelta(seconds=1)
+        )
+        assert await submit_pending(ctx) == 0
+        assert (await Task.get(id=lost)).status == TaskStatus.SUBMITTING
+        unclaimed = await Task.get(id=waiting)
+        assert unclaimed.status == TaskStatus.PENDING and unclaimed.lease_owner is None
+        assert len(service.fake.submissions) == submissions
+        ctx.tidy_up_after = 0  # as if the interval had passed
+        assert await submit_pending(ctx) == 0  # the lost one frees no slot: it is failed, not resent
+        assert (await Task.get(id=lost)).status == TaskStatus.FAILED
+        assert len(service.fake.submissions) == submissions
