@@ -4,10 +4,11 @@ and what every new task costs: the client's rate limit, its motion's id, the bus
 
 The ORM builds each statement anew (pypika) and converts rows field by field: measured here,
 that was most of a `GET /api/higgsfield/i2v/{id}`. These statements are built once per
-dialect, fetch only the columns the API shows, and convert with the models' own field
-converters, so that rows come back exactly as `.values()` would give them. The key lookup
-and the task fetch are one query (a join); no model objects are made. On a SQLite file they
-run in the event loop's thread (sqlite_reader), not through aiosqlite's.
+dialect and fetch only the columns the API shows; of those, only what the API writes
+differently from how it is stored is converted (datetimes, the JSON metadata), with the
+models' own converters. The key lookup and the task fetch are one query (a join); no model
+objects are made. On a SQLite file they run in the event loop's thread (sqlite_reader), not
+through aiosqlite's.
 
 Indexes used (EXPLAIN on SQLite and MariaDB): api_keys.key_hash (unique), tasks' primary key,
 clients' primary key, tasks (client_id, created_at, id) for pages (read in index order, no
