@@ -17,7 +17,13 @@ from src.services.security import same_secret
 from src.utils.task_context import working_on
 
 API_KEY = "X-API-KEY"
-API_KEY_DESCRIPTION = "A client's API key"
+# One "ApiKey" scheme in OpenAPI, whichever of the classes below a route depends on.
+API_KEY_SCHEME: dict[str, Any] = {
+    "name": API_KEY,
+    "scheme_name": "ApiKey",
+    "auto_error": False,
+    "description": "A client's API key",
+}
 
 
 class ClientKey(APIKeyHeader):
@@ -28,9 +34,7 @@ class ClientKey(APIKeyHeader):
     """
 
     def __init__(self) -> None:
-        super().__init__(
-            name=API_KEY, scheme_name="ApiKey", auto_error=False, description=API_KEY_DESCRIPTION
-        )
+        super().__init__(**API_KEY_SCHEME)
 
     async def __call__(self, request: Request) -> uuid.UUID:  # type: ignore[override]
         return await auth.authenticate(request.headers.get(API_KEY))
@@ -60,9 +64,7 @@ class OwnTaskKey(ClientKey):
 
 
 # Distinct scheme names: both would otherwise be "APIKeyHeader" in OpenAPI, and one would hide the other.
-api_key_header = APIKeyHeader(
-    name=API_KEY, scheme_name="ApiKey", auto_error=False, description=API_KEY_DESCRIPTION
-)
+api_key_header = APIKeyHeader(**API_KEY_SCHEME)
 admin_token_header = APIKeyHeader(
     name="X-ADMIN-TOKEN", scheme_name="AdminToken", auto_error=False, description="The admin token"
 )

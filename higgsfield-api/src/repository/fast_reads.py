@@ -130,7 +130,7 @@ def _task(row: dict[str, Any], d: _Dialect) -> dict[str, Any]:
 
 async def live_key(key_hash: str) -> dict[str, Any] | None:
     """{id, client_id, last_used_at} of a key that is neither revoked nor of a disabled client."""
-    client = connections.get("default")
+    client, _ = _client()
     rows = await _rows(client, _key_sql(client.capabilities.dialect), [key_hash])
     return _key(rows[0]) if rows else None
 
@@ -228,6 +228,6 @@ def _motion_id_sql(name: str) -> str:
 
 async def motion_id(name: str) -> str | None:
     """Higgsfield's id of the motion with this (normalised) name, if the catalog has it."""
-    client = connections.get("default")
+    client, _ = _client()
     rows = await _rows(client, _motion_id_sql(client.capabilities.dialect), [name])
     return str(rows[0]["id"]) if rows else None

@@ -1,7 +1,7 @@
 """Reads of a SQLite file straight from the event loop, beside the ORM's connection.
 
 The ORM talks to SQLite through aiosqlite: every statement is handed to a thread and its
-result handed back through the loop, which costs about 130 µs a statement here, while the
+result handed back through the loop, which costs about 150 µs a statement here, while the
 indexed lookups of the hot reads (a key, a task, a page of tasks) take 5 to 20 µs in SQLite
 itself. So those reads run on a second, plain `sqlite3` connection of the same file, in the
 loop's thread:

@@ -237,6 +237,7 @@ async def submit_pending(ctx: JobContext) -> int:
 
 
 async def _dispatch(ctx: JobContext) -> int:
+    # Counted again under the lease: the count read before it may be stale by now.
     busy = await busy_slots()
     cap_busy, cap_until = await leases.cap_state(leases.DISPATCH)
     if cap_busy is not None:

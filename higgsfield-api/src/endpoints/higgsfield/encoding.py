@@ -15,9 +15,6 @@ from fastapi import Response
 from pydantic_core import to_json
 
 
-def task_response(task: dict[str, Any]) -> Response:
-    return Response(to_json(task), media_type="application/json")
-
-
-def page_response(page: dict[str, Any]) -> Response:
-    return Response(to_json(page), media_type="application/json")
+def json_response(body: dict[str, Any]) -> Response:
+    """A task or a page of tasks, as built by the services, written out as it is."""
+    return Response(to_json(body), media_type="application/json")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from src.endpoints.deps import CurrentClientId, JobsDep, OwnTask, SettingsDep
-from src.endpoints.higgsfield.encoding import page_response, task_response
+from src.endpoints.higgsfield.encoding import json_response
 from src.endpoints.higgsfield.forms import TaskForm, task_form
 from src.endpoints.higgsfield.schemas import MotionOut, PublicStatus, TaskOut, TaskPage
 from src.endpoints.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
@@ -49,7 +49,7 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    return page_response(await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor))
+    return json_response(await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor))
 
 
 CREATE_RESPONSES = {
@@ -73,7 +73,7 @@ async def get_task(task: OwnTask, task_id: uuid.UUID) -> Response:
     # The OwnTask dependency reads `task_id` itself (with the key, in one query); it is declared
     # here for the schema and for FastAPI's 422 on a malformed id, which comes before this call.
     assert task is not None  # noqa: S101 - None only for a malformed id, answered 422 before
-    return task_response(task)
+    return json_response(task)
 
 
 # The path works with and without the final slash, with no redirect.
