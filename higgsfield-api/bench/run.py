@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,16 +108,16 @@ class Bench:
 
     def http_rows(self, database: str) -> list[report.HttpRow]:
         log = self.work / f"service-{database.split('/')[0]}.log"
-        bare = start_module("bench.baseline_app", free_port(), self.work / "baseline.log", "/json")
-        upstream = start_module("bench.sandbox_upstream", free_port(), self.work / "upstream.log", READY_PATH)
         credentials = {"HF_API_KEY": SANDBOX_CREDENTIAL, "HF_API_SECRET": SANDBOX_CREDENTIAL}
-        try:
+        with ExitStack() as running:  # each process is stopped, even if a later one fails to start
+            bare = start_module("bench.baseline_app", free_port(), self.work / "baseline.log", "/json")
+            running.callback(bare.stop)
+            upstream = start_module(
+                "bench.sandbox_upstream", free_port(), self.work / "upstream.log", READY_PATH
+            )
+            running.callback(upstream.stop)
             server = start_service(self.service_env(database, HF_BASE_URL=upstream.url, **credentials), log)
-        except BaseException:
-            upstream.stop()
-            bare.stop()
-            raise
-        try:
+            running.callback(server.stop)
             keys = fixtures.register_clients(server.url, CREATE_CLIENTS, prefix="bench")
             fixtures.wait_for_catalog(server.url, keys[0])
             ids = fixtures.create_tasks(server.url, keys[0], LIST_TASKS, self.png)
@@ -129,10 +130,6 @@ class Bench:
             creators = [{"X-API-KEY": key, "Content-Type": self.content_type} for key in keys]
             create = LoadSpec(server.url, fixtures.I2V, "POST", creators, self.body)
             made = self.measure(create, echo, "POST create")
-        finally:
-            server.stop()
-            upstream.stop()
-            bare.stop()
         return [
             report.HttpRow("`GET /api/higgsfield/i2v/{id}`", database, *get, "bare JSON", TARGETS["get"]),
             report.HttpRow(

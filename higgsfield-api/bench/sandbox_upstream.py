@@ -15,10 +15,11 @@ import sys
 
 import uvicorn
 
+from src.config import Settings
 from src.sandbox.app import create_sandbox_app
 
-# Jobs as long as the service's own sandbox makes them (SANDBOX_JOB_SECONDS' default).
-JOB_SECONDS = 6.0
+# Jobs as long as the service's own sandbox makes them by default.
+JOB_SECONDS = Settings.model_fields["sandbox_job_seconds"].default
 READY_PATH = "/assets/video.mp4"
 
 

@@ -7,16 +7,11 @@ from collections import Counter
 
 from src.repository.models import Task
 from src.services import tasks
-from src.services.tasks import NewTask
 from tests.support.app import eventually, make_settings, register, running_app
-from tests.support.images import png
+from tests.support.tasks import new_task
 
 I2V = "/api/higgsfield/i2v/"
 FINAL = ("completed", "failed", "nsfw", "canceled")
-
-
-def new_task(prompt: str) -> NewTask:
-    return NewTask(prompt, "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
 
 
 async def test_one_clients_burst_does_not_starve_another(db_url, fake):

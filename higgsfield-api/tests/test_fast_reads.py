@@ -14,14 +14,10 @@ from src.repository import fast_reads, sqlite_reader
 from src.repository.models import Task, TaskStatus
 from src.schedulers.submit import busy_slots
 from src.services import tasks
-from src.services.tasks import NewTask
 from src.utils.clock import utcnow
 from tests.support.app import make_settings, register, running_app
 from tests.support.images import png
-
-
-def new_task(prompt: str = "") -> NewTask:
-    return NewTask(prompt, "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+from tests.support.tasks import new_task
 
 
 async def test_a_task_reads_back_in_the_answers_order(service, api_key):

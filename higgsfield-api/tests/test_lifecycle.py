@@ -13,10 +13,10 @@ from src.schedulers.context import JobContext
 from src.schedulers.submit import UNKNOWN_OUTCOME, submit_pending
 from src.services import tasks
 from src.services.higgsfield import HiggsfieldClient
-from src.services.tasks import NewTask
 from src.utils.clock import utcnow
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.images import image_bytes, png
+from tests.support.tasks import new_task
 
 I2V = "/api/higgsfield/i2v/"
 
@@ -222,7 +222,7 @@ async def test_two_schedulers_on_one_database_submit_each_task_once(service):
     """Two workers racing over the same rows: the claims let exactly one send each task."""
     service.app.state.jobs.scheduler.pause()
     client_id = (await register(service.client))["client_id"]
-    new = NewTask("", "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+    new = new_task()
     ids = [(await tasks.create(client_id, new))["id"] for _ in range(8)]
     settings = service.settings.model_copy(update={"hf_max_concurrency": 100})
     async with httpx.AsyncClient(timeout=5) as http:
@@ -242,7 +242,7 @@ async def test_a_round_with_every_slot_taken_claims_nothing_and_tidies_up_once_a
     (no claim, no send); the tidy-up (here: a submission lost in a crash) runs once per interval."""
     service.app.state.jobs.scheduler.pause()
     client_id = (await register(service.client))["client_id"]
-    new = NewTask("", "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+    new = new_task()
     busy, waiting, lost = [(await tasks.create(client_id, new))["id"] for _ in range(3)]
     await Task.filter(id=busy).update(status=TaskStatus.QUEUED, job_set_id="js-1")
     settings = service.settings.model_copy(update={"hf_max_concurrency": 1, "submit_interval_seconds": 60})

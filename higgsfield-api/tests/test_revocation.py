@@ -9,9 +9,9 @@ import pytest
 
 from src.repository.models import ApiKey, Client, Task, TaskImage
 from src.services import tasks
-from src.services.tasks import NewTask
 from tests.support.app import ADMIN_TOKEN, PASSWORD, eventually, register
 from tests.support.images import png
+from tests.support.tasks import new_task
 
 ADMIN = {"X-ADMIN-TOKEN": ADMIN_TOKEN}
 I2V = "/api/higgsfield/i2v/"
@@ -138,7 +138,7 @@ async def test_a_task_stored_while_its_client_was_disabled_is_canceled_not_sent(
     """A create that raced with the disable stored its task afterwards: it is never sent."""
     client_id = (await register(service.client, "acme"))["client_id"]
     assert (await service.client.post("/api/auth/clients/acme/disable", headers=ADMIN)).status_code == 204
-    new = NewTask("late", "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+    new = new_task("late")
     task = await tasks.create(client_id, new)
     service.app.state.jobs.submit.nudge()
 

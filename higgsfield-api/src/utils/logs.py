@@ -19,12 +19,6 @@ from src.config import Settings
 from src.utils.request_id import current_request_id
 from src.utils.task_context import current_task_id
 
-# The lines never show thread or process names: records need not look them up (a few µs a
-# line, on every request's access line).
-logging.logThreads = False
-logging.logProcesses = False
-logging.logMultiprocessing = False
-
 # Attributes a caller may pass with `extra=` that become keys of the line.
 EXTRA_KEYS = ("method", "route", "status", "duration_ms")
 
@@ -81,4 +75,9 @@ def logging_config(level: str) -> dict[str, Any]:
 
 
 def configure_logging(settings: Settings) -> None:
+    # The lines never show thread or process names: records need not look them up (a few µs a
+    # line, on every request's access line).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.config.dictConfig(logging_config(settings.log_level))
