@@ -39,7 +39,7 @@ run: $(BASE_STAMP) ## create .env if missing, apply the migrations and serve on 
 test: $(DEV_STAMP) ## run the tests (PYTEST_ARGS=...; TEST_MYSQL_URL=mysql://... adds MySQL/MariaDB)
 	cd $(SERVICE) && $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(BASE_STAMP) ## load the service next to a bare FastAPI app; writes bench/results.md (TEST_MYSQL_URL adds MySQL)
+bench: $(DEV_STAMP) ## load the service next to a bare FastAPI app; writes bench/results.md (TEST_MYSQL_URL adds MySQL)
 	cd $(SERVICE) && $(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(DEV_STAMP) ## check the code with ruff (lint rules and formatting)
@@ -51,7 +51,7 @@ format: $(DEV_STAMP) ## apply ruff's automatic fixes and format the code
 	cd $(SERVICE) && $(PY) -m ruff format .
 
 migrations: $(BASE_STAMP) ## generate a migration from the model changes
-	cd $(SERVICE) && $(PY) -m tortoise -c src.repository.migration_config.TORTOISE_ORM makemigrations
+	cd $(SERVICE) && $(PY) -m tortoise -c src.db.migration_config.TORTOISE_ORM makemigrations
 
 clean: ## remove the virtualenv and the caches (keeps .env and the data)
 	rm -rf $(VENV) $(SERVICE)/.pytest_cache $(SERVICE)/.ruff_cache .pytest_cache .ruff_cache

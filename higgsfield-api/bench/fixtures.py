@@ -10,7 +10,7 @@ import time
 import httpx
 from PIL import Image
 
-from bench.procs import BENCH_ADMIN_TOKEN
+from bench.procs import ADMIN_TOKEN
 
 BOUNDARY = "benchboundary7MA4YWxkTrZu0gW"
 PASSWORD = "bench-password-1"
@@ -54,7 +54,7 @@ def register_clients(base_url: str, count: int, prefix: str) -> list[str]:
             answer = client.post(
                 "/api/auth/registration",
                 json={"login": f"{prefix}{n}", "password": PASSWORD},
-                headers={"X-ADMIN-TOKEN": BENCH_ADMIN_TOKEN},
+                headers={"X-ADMIN-TOKEN": ADMIN_TOKEN},
             )
             answer.raise_for_status()
             keys.append(answer.json()["api_key"])

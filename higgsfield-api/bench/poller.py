@@ -23,13 +23,13 @@ from tortoise.migrations.api import migrate
 
 from bench.procs import recreate_mysql
 from src.app_factory import upstream_http
-from src.config import Settings
-from src.repository.core import tortoise_config
-from src.repository.models import Client, Task, TaskStatus
-from src.schedulers.context import JobContext
-from src.schedulers.poll import poll_in_flight
-from src.services.higgsfield import HiggsfieldClient
-from src.utils.clock import utcnow
+from src.core.clock import utcnow
+from src.core.config import Settings
+from src.db.models import Client, Task, TaskStatus
+from src.db.orm import tortoise_config
+from src.jobs.context import JobContext
+from src.upstream.client import Upstream
+from src.upstream.poll import poll_in_flight
 
 INSERT_BATCH = 1000
 
@@ -77,7 +77,7 @@ async def one_cycle(url: str, fake_url: str, size: int) -> dict:
     try:
         await _fill(size)
         async with upstream_http(settings) as http, httpx.AsyncClient(base_url=fake_url) as probe:
-            ctx = JobContext(settings, HiggsfieldClient(http, fake_url, "bench", "bench"))
+            ctx = JobContext(settings, Upstream.from_settings(http, settings))
             before = (await probe.get("/reads")).json()["reads"]
             started = time.perf_counter()
             read = await poll_in_flight(ctx)

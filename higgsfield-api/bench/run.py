@@ -30,7 +30,7 @@ from bench import fixtures, report
 from bench.load import LoadResult, LoadSpec, ensure_wrk, run_load
 from bench.procs import SERVICE_DIR, free_port, recreate_mysql, service_env, start_module, start_service
 from bench.sandbox_upstream import READY_PATH
-from src.config import SANDBOX_CREDENTIAL
+from src.core.config import SANDBOX_CREDENTIAL
 
 REPO_DIR = SERVICE_DIR.parent
 KIB, MIB = 1024, 1024 * 1024

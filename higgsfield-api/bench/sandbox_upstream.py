@@ -15,7 +15,7 @@ import sys
 
 import uvicorn
 
-from src.config import Settings
+from src.core.config import Settings
 from src.sandbox.app import create_sandbox_app
 
 # Jobs as long as the service's own sandbox makes them by default.

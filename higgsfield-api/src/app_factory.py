@@ -9,17 +9,17 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from src.config import SANDBOX_PREFIX, Settings
-from src.endpoints.error_handlers import register_error_handlers
-from src.endpoints.middleware import install_middleware
-from src.endpoints.routes import include_routers
-from src.repository import sqlite_reader
-from src.repository.core import register_orm
-from src.schedulers.context import JobContext
-from src.schedulers.setup import build_jobs
-from src.services.higgsfield import HiggsfieldClient
-from src.services.http_pool import ShardedHttp
-from src.utils.log_redaction import install_log_redaction
+from src.core.config import SANDBOX_PREFIX, Settings
+from src.core.log_redaction import install_log_redaction
+from src.db import sqlite_reader
+from src.db.orm import register_orm
+from src.jobs.context import JobContext
+from src.routes import include_routers
+from src.scheduling import build_jobs
+from src.upstream.client import Upstream
+from src.upstream.http_pool import ShardedHttp
+from src.web.error_handlers import register_error_handlers
+from src.web.middleware import install_middleware
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "No real videos are made.",
             settings.upstream_base_url,
         )
+    logger.info(
+        "New tasks go to Higgsfield's %s API at %s (HF_API_VERSION)",
+        settings.hf_api_version,
+        settings.upstream_base_url,
+    )
     async with (
         register_orm(settings),
         upstream_http(settings) as http,
@@ -56,8 +61,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             timeout=settings.callback_timeout_seconds, follow_redirects=False
         ) as callbacks_http,
     ):
-        higgsfield = HiggsfieldClient(http, settings.upstream_base_url, *settings.upstream_credentials)
-        jobs = build_jobs(JobContext(settings, higgsfield, callbacks_http=callbacks_http))
+        upstream = Upstream.from_settings(http, settings)
+        jobs = build_jobs(JobContext(settings, upstream, callbacks_http=callbacks_http))
+        app.state.upstream = upstream
         app.state.jobs = jobs
         jobs.scheduler.start()
         try:

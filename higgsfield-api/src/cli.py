@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from src.config import REPO_DIR, SERVICE_DIR, Settings
+from src.core.config import REPO_DIR, SERVICE_DIR, Settings
 
 ENV_FILE = REPO_DIR / ".env"
 ENV_EXAMPLE = REPO_DIR / ".env.example"
@@ -55,7 +55,7 @@ async def _migrate(settings: Settings) -> None:
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate
 
-    from src.repository.core import tortoise_config
+    from src.db.orm import tortoise_config
 
     try:
         await migrate(config=tortoise_config(settings))
@@ -78,8 +78,8 @@ def serve(settings: Settings) -> None:
     through prometheus-client's multiprocess directory."""
     import uvicorn
 
-    from src.observability.multiproc import prepare_multiprocess_dir
-    from src.utils.logs import logging_config
+    from src.core.logs import logging_config
+    from src.metrics.multiproc import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(settings.prometheus_multiproc_dir, settings.web_concurrency)
     uvicorn.run(

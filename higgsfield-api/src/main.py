@@ -2,7 +2,7 @@
 
 from src.app_factory import create_app
 from src.cli import load_settings_or_exit
-from src.utils.logs import configure_logging
+from src.core.logs import configure_logging
 
 settings = load_settings_or_exit()
 configure_logging(settings)

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from src.repository.models import ApiKey, Client
+from src.db.models import ApiKey, Client
 from tests.support.app import ADMIN_TOKEN, PASSWORD, make_settings, register, running_app
 
 ADMIN = {"X-ADMIN-TOKEN": ADMIN_TOKEN}

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
-from src.repository.models import CallbackAttempt, Task
+from src.db.models import CallbackAttempt, Task
 from tests.fakes.receiver import Answer, Receiver
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.images import png

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from src.schedulers.submit import UNKNOWN_OUTCOME
+from src.upstream.submit import UNKNOWN_OUTCOME
 from tests.support.app import ADMIN_TOKEN, PASSWORD
 from tests.support.images import png
 from tests.support.processes import ServerProcess, free_port, service_env

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from src.repository.models import CallbackAttempt, Task
-from src.services.destinations import literal_problem, resolved_problem
+from src.callbacks.destinations import literal_problem, resolved_problem
+from src.db.models import CallbackAttempt, Task
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.images import png
 

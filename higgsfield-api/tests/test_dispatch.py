@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from src.repository.models import Task
-from src.services import tasks
+from src.db.models import Task
+from src.tasks import service as tasks
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.tasks import new_task
 
@@ -29,7 +29,7 @@ async def test_one_clients_burst_does_not_starve_another(db_url, fake):
         b_task = await tasks.create(b["client_id"], new_task("b-0"))
         app.state.jobs.submit.nudge()
         await eventually(lambda: _has_prompt(fake, "b-0"), within=30, what="B's task to be sent")
-        position = [s["params"]["prompt"] for s in fake.submissions].index("b-0")
+        position = fake.prompts.index("b-0")
         assert position - before <= 1, (before, position)
         assert fake.max_live_jobs <= 2
         # The fake records a submission before it answers; the task leaves `submitting`
@@ -46,7 +46,7 @@ async def _submitted(fake, n: int) -> bool:
 
 
 async def _has_prompt(fake, prompt: str) -> bool:
-    return any(s["params"]["prompt"] == prompt for s in fake.submissions)
+    return prompt in fake.prompts
 
 
 async def test_round_robin_takes_clients_in_turn_oldest_first(db_url, fake):
@@ -61,7 +61,7 @@ async def test_round_robin_takes_clients_in_turn_oldest_first(db_url, fake):
         app.state.jobs.scheduler.resume()
         app.state.jobs.submit.nudge()
         await eventually(lambda: _submitted(fake, 9), within=30, what="all nine tasks")
-    prompts = [s["params"]["prompt"] for s in fake.submissions]
+    prompts = fake.prompts
     assert [p.split("-")[1] for p in prompts] == ["0"] * 3 + ["1"] * 3 + ["2"] * 3  # oldest first
     for turn in range(3):  # each client once per turn
         assert sorted(p.split("-")[0] for p in prompts[turn * 3 : turn * 3 + 3]) == ["cl1", "cl2", "cl3"]
@@ -90,7 +90,7 @@ async def test_a_flaky_upstream_still_ends_every_task_and_sends_each_once(db_url
             clock.cancel()
         statuses = Counter(await Task.filter(id__in=ids).values_list("status", flat=True))
     assert sum(statuses.values()) == 100 and set(statuses) <= set(FINAL), statuses
-    prompts = Counter(s["params"]["prompt"] for s in fake.submissions)
+    prompts = Counter(fake.prompts)
     assert max(prompts.values()) == 1  # no task reached Higgsfield twice
     assert statuses["completed"] >= 80, statuses
     assert fake.max_live_jobs <= 3

@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter, Request
 from tortoise import connections
 
-from src.utils.request_id import current_request_id
+from src.core.request_id import current_request_id
 from tests.support.app import HEALTH_UUID
 
 SECRET_SQL = "SELECT password_hash FROM clients WHERE login = 'acme'"

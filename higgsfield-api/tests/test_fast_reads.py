@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from tortoise import connections
 
-from src.endpoints.higgsfield.schemas import TaskOut
-from src.repository import fast_reads, sqlite_reader
-from src.repository.models import Task, TaskStatus
-from src.schedulers.submit import busy_slots
-from src.services import tasks
-from src.utils.clock import utcnow
+from src.core import security
+from src.core.clock import utcnow
+from src.db import fast_reads, sqlite_reader
+from src.db.models import PUBLIC_TASK_FIELDS, ApiKey, Motion, Task, TaskStatus
+from src.tasks import service as tasks
+from src.tasks.schemas import TaskOut
+from src.upstream.submit import busy_slots
 from tests.support.app import make_settings, register, running_app
 from tests.support.images import png
 from tests.support.tasks import new_task
@@ -107,3 +108,65 @@ async def test_the_nth_newest_creation_of_a_client(db_url, fake):
         assert await fast_reads.nth_newest_creation(client_id, since, 4) is None
         assert await fast_reads.nth_newest_creation(uuid.uuid4(), since, 1) is None
         assert await fast_reads.nth_newest_creation(client_id, utcnow() + timedelta(seconds=1), 1) is None
+
+
+def _as_api(row: dict) -> dict:
+    """A task row with ids as text and the flag as a bool, as both kinds of read give them out."""
+    return {
+        key: str(value)
+        if isinstance(value, uuid.UUID)
+        else bool(value)
+        if key == "callback_delivered"
+        else value
+        for key, value in row.items()
+    }
+
+
+async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
+    settings = make_settings(db_url, fake.url)
+    async with running_app(settings) as (app, client):
+        app.state.jobs.scheduler.pause()
+        mine, theirs = await register(client, "twin-a"), await register(client, "twin-b")
+        client_id = uuid.UUID(mine["client_id"])
+        ids = [(await tasks.create(client_id, new_task(f"a-{n}")))["id"] for n in range(6)]
+        other_task = (await tasks.create(uuid.UUID(theirs["client_id"]), new_task("b")))["id"]
+        await Task.filter(id=ids[1]).update(status=TaskStatus.QUEUED, metadata={"n": 1})
+        await Task.filter(id=ids[2]).update(status=TaskStatus.COMPLETED, callback_url="http://x/h")
+        key_hash = security.hash_api_key(mine["api_key"])
+
+        [orm_key] = await ApiKey.filter(key_hash=key_hash, revoked_at=None, client__disabled_at=None).values(
+            "id", "client_id", "last_used_at"
+        )
+        assert await fast_reads.live_key(key_hash) == orm_key
+
+        found = await fast_reads.task_for_key(key_hash, ids[1])
+        assert found is not None
+        [orm_task] = await Task.filter(id=ids[1], client_id=client_id).values(*PUBLIC_TASK_FIELDS)
+        assert _as_api(found[0]) == _as_api(orm_task) and found[1] == orm_key
+        assert await fast_reads.task_for_key(key_hash, other_task) is None
+
+        newest = Task.filter(client_id=client_id).order_by("-created_at", "-id")
+        page = await fast_reads.task_page(client_id, statuses=(), after=None, limit=4)
+        assert [_as_api(r) for r in page] == [
+            _as_api(r) for r in await newest.limit(4).values(*PUBLIC_TASK_FIELDS)
+        ]
+        after = (page[1]["created_at"], uuid.UUID(str(page[1]["id"])))
+        rest = await fast_reads.task_page(client_id, statuses=("pending",), after=after, limit=10)
+        orm_rest = [r for r in await newest.values(*PUBLIC_TASK_FIELDS) if r["status"] == "pending"]
+        orm_rest = [r for r in orm_rest if (r["created_at"], str(r["id"])) < (after[0], str(after[1]))]
+        assert [_as_api(r) for r in rest] == [_as_api(r) for r in orm_rest]
+
+        since = utcnow() - timedelta(minutes=1)
+        orm_third = (
+            await newest.filter(created_at__gte=since).offset(2).limit(1).values_list("created_at", flat=True)
+        )
+        assert await fast_reads.nth_newest_creation(client_id, since, 3) == orm_third[0]
+
+        busy = ("submitting", "queued", "in_progress")
+        orm_busy = await Task.filter(status__in=busy).count()
+        orm_busy += await Task.filter(status="pending", lease_until__gte=utcnow()).count()
+        assert await fast_reads.count_busy(busy, "pending", utcnow()) == orm_busy
+
+        [motion] = await Motion.filter(name="GENERAL").values_list("id", flat=True)
+        assert await fast_reads.motion_id("GENERAL") == motion
+        assert await fast_reads.motion_id("NO_SUCH_MOTION") is None

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from src.repository.models import Task, TaskImage
+from src.db.models import Task, TaskImage
+from src.motions import builtin
+from src.motions.service import motion_name
 from tests.support.app import eventually
 from tests.support.images import image_bytes, png
 
@@ -21,7 +23,7 @@ async def test_create_answers_202_with_the_task_and_its_location(service, api_ke
         data={
             "prompt": "a cat walks",
             "motion": "disintegration",
-            "model": "turbo",
+            "model": "lite",
             "duration": "3",
             "metadata": json.dumps({"ref": "order-7", "n": [1, 2]}),
             "motion_strength": "0.8",
@@ -35,7 +37,7 @@ async def test_create_answers_202_with_the_task_and_its_location(service, api_ke
     assert task["status"] == "pending" or task["status"] in ("queued", "in_progress")
     assert task["prompt"] == "a cat walks"
     assert task["motion"] == "DISINTEGRATION"
-    assert task["model"] == "turbo"
+    assert task["model"] == "lite"
     assert task["duration"] == 3
     assert task["metadata"] == {"ref": "order-7", "n": [1, 2]}
     assert task["callback"] is None
@@ -163,6 +165,7 @@ async def test_an_unknown_motion_lists_the_valid_names(service, api_key):
         assert name in message
 
 
+@pytest.mark.parametrize("api_version", ["v1"])
 async def test_motions_lists_the_catalog_with_upstream_ids(service, api_key):
     response = await service.client.get("/api/higgsfield/motions", headers={"X-API-KEY": api_key})
     assert response.status_code == 200
@@ -173,11 +176,18 @@ async def test_motions_lists_the_catalog_with_upstream_ids(service, api_key):
     assert motions["CRASH_ZOOM_IN"]["id"] == upstream["Crash Zoom In"]
 
 
+async def test_motions_on_v2_are_the_built_in_names_without_asking_higgsfield(service, api_key):
+    response = await service.client.get("/api/higgsfield/motions", headers={"X-API-KEY": api_key})
+    assert response.status_code == 200
+    assert [m["name"] for m in response.json()] == sorted(motion_name(m.name) for m in builtin.MOTIONS)
+    assert service.fake.calls["motions"] == 0  # v2 documents no catalog
+
+
 async def test_create_is_503_with_retry_after_before_the_catalog_is_loaded(db_url, fake):
     from tests.support.app import make_settings, register, running_app
 
     fake.fail_next("motions", [503] * 1000)
-    settings = make_settings(db_url, fake.url)
+    settings = make_settings(db_url, fake.url, hf_api_version="v1")  # v2 has the built-in catalog
     async with running_app(settings, wait_for_catalog=False) as (_app, client):
         key = (await register(client))["api_key"]
         response = await client.post(

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from src.utils.log_redaction import install_log_redaction
-from src.utils.logs import JsonFormatter
+from src.core.log_redaction import install_log_redaction
+from src.core.logs import JsonFormatter
 from tests.support.app import eventually
 from tests.support.images import png
 
@@ -71,7 +71,7 @@ async def test_each_request_writes_one_access_line_with_its_request_id(service, 
 
 
 async def test_the_poller_names_the_task_in_its_lines(service, api_key):
-    with captured("src.schedulers.poll") as stream:
+    with captured("src.upstream.poll") as stream:
         created = await service.client.post(
             I2V, headers={"X-API-KEY": api_key}, files={"image": ("a.png", png(), "image/png")}
         )
@@ -82,7 +82,7 @@ async def test_the_poller_names_the_task_in_its_lines(service, api_key):
 
         await eventually(progressed, what="the poller to log the task's progress")
     line = next(line for line in parsed(stream) if task_id in line["message"])
-    assert line["task_id"] == task_id and line["logger"] == "src.schedulers.poll"
+    assert line["task_id"] == task_id and line["logger"] == "src.upstream.poll"
     assert "request_id" not in line  # a scheduler job, not a request
 
 

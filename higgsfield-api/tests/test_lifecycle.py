@@ -7,18 +7,20 @@ import json
 from datetime import timedelta
 
 import httpx
+import pytest
 
-from src.repository.models import Task, TaskImage, TaskStatus
-from src.schedulers.context import JobContext
-from src.schedulers.submit import UNKNOWN_OUTCOME, submit_pending
-from src.services import tasks
-from src.services.higgsfield import HiggsfieldClient
-from src.utils.clock import utcnow
-from tests.support.app import eventually, make_settings, register, running_app
+from src.core.clock import utcnow
+from src.db.models import Task, TaskImage, TaskStatus
+from src.jobs.context import JobContext
+from src.tasks import service as tasks
+from src.upstream.client import Upstream
+from src.upstream.submit import UNKNOWN_OUTCOME, submit_pending
+from tests.support.app import GENERATIONS, eventually, make_settings, register, running_app
 from tests.support.images import image_bytes, png
 from tests.support.tasks import new_task
 
 I2V = "/api/higgsfield/i2v/"
+both_generations = pytest.mark.parametrize("api_version", GENERATIONS)
 
 
 async def create(service, key: str, **data) -> dict:
@@ -38,31 +40,41 @@ async def final(client, key: str, task_id: str, within: float = 15) -> dict:
     return await eventually(done, within=within, what=f"task {task_id} to end")
 
 
-async def test_a_task_completes_with_its_video_and_thumbnail(service, api_key):
+@both_generations
+async def test_a_task_completes_with_its_video_and_thumbnail(service, api_key, api_version):
     image = image_bytes("JPEG", (128, 96))
-    task = await create(
-        service,
-        api_key,
-        image=image,
-        prompt="a slow pan",
-        motion="crash zoom in",
-        model="turbo",
-        motion_strength="0.8",
-        seed="7",
-        enhance_prompt="true",
-        metadata=json.dumps({"order": 1}),
-    )
+    task = await create(service, api_key, image=image, prompt="a slow pan", metadata=json.dumps({"order": 1}))
     done = await final(service.client, api_key, task["id"])
     assert done["status"] == "completed"
     assert done["video_url"].startswith(service.fake.url) and done["video_url"].endswith(".mp4")
     assert done["thumbnail_url"].startswith(service.fake.url)
     assert done["completed_at"] and done["error"] is None
     assert done["metadata"] == {"order": 1}
-
-    # What reached Higgsfield: the client's bytes and type, the model and motion mapped.
+    # What reached Higgsfield: the client's bytes and type; the job through the configured generation.
     assert service.fake.uploads == [(image, "image/jpeg")]
-    [submission] = service.fake.submissions
-    params = submission["params"]
+    [job] = service.fake.jobs()
+    assert job.version == api_version
+    assert (await Task.get(id=task["id"])).upstream_api == api_version
+    # The stored image is dropped once Higgsfield has it.
+    assert await TaskImage.filter(task_id=task["id"]).count() == 0
+
+
+@pytest.mark.parametrize("api_version", ["v1"])
+async def test_v1_sends_the_dop_params_with_the_motion_mapped(service, api_key):
+    await create(
+        service,
+        api_key,
+        prompt="a slow pan",
+        motion="crash zoom in",
+        model="turbo",
+        motion_strength="0.8",
+        seed="7",
+        enhance_prompt="true",
+    )
+    await eventually(lambda: _count(service, 1), what="the submission")
+    [job] = service.fake.jobs()
+    assert job.path == "/v1/image2video/dop"
+    params = job.body["params"]
     crash_zoom_in = next(m.id for m in service.fake.settings.motions if m.name == "Crash Zoom In")
     assert params["model"] == "dop-turbo"
     assert params["motions"] == [{"id": crash_zoom_in, "strength": 0.8}]
@@ -70,12 +82,33 @@ async def test_a_task_completes_with_its_video_and_thumbnail(service, api_key):
     assert params["seed"] == 7 and params["enhance_prompt"] is True
     assert params["input_images"][0]["type"] == "image_url"
     assert params["input_images"][0]["image_url"].startswith(service.fake.url)
-    assert "duration" not in params  # DoP documents no duration field
-    # The stored image is dropped once Higgsfield has it.
-    assert await TaskImage.filter(task_id=task["id"]).count() == 0
+    assert "duration" not in params  # DoP documents no duration field on v1
 
 
-async def test_each_model_maps_to_its_dop_model(service, api_key):
+async def test_v2_sends_the_flat_body_to_the_model_path(service, api_key):
+    await create(
+        service,
+        api_key,
+        prompt="a slow pan",
+        motion="crash zoom in",
+        model="standard",
+        duration="3",
+        motion_strength="0.8",
+        seed="7",
+        enhance_prompt="true",
+    )
+    await eventually(lambda: _count(service, 1), what="the submission")
+    [job] = service.fake.jobs()
+    assert job.path == "/higgsfield-ai/dop/standard"
+    # Exactly the fields v2 documents: no motion (v2 has no such field), no v1 `params`.
+    assert set(job.body) == {"image_url", "prompt", "duration", "seed"}
+    assert job.body["prompt"] == "a slow pan" and job.body["duration"] == 3 and job.body["seed"] == 7
+    assert job.body["image_url"].startswith(service.fake.url)
+    assert job.query == {}  # no webhook configured: no hf_webhook
+
+
+@pytest.mark.parametrize("api_version", ["v1"])
+async def test_each_model_maps_to_its_dop_model_on_v1(service, api_key):
     for model in ("lite", "standard", "turbo"):
         await create(service, api_key, model=model)
     await eventually(lambda: _count(service, 3), what="three submissions")
@@ -86,11 +119,55 @@ async def test_each_model_maps_to_its_dop_model(service, api_key):
     ]
 
 
+async def test_each_model_goes_to_its_v2_model_path(service, api_key):
+    for model in ("lite", "standard"):
+        await create(service, api_key, model=model)
+    await eventually(lambda: _count(service, 2), what="two submissions")
+    assert sorted(job.path for job in service.fake.jobs()) == [
+        "/higgsfield-ai/dop/preview",
+        "/higgsfield-ai/dop/standard",
+    ]
+
+
+async def test_a_model_without_a_v2_path_is_a_422_naming_the_allowed_ones(service, api_key):
+    response = await service.client.post(
+        I2V,
+        headers={"X-API-KEY": api_key},
+        files={"image": ("in.png", png(), "image/png")},
+        data={"model": "turbo"},
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "model"]
+    assert "allowed: lite, standard" in error["msg"]
+    assert await Task.all().count() == 0
+
+
+async def test_an_operator_points_a_model_name_at_a_new_v2_path(db_url, fake):
+    settings = make_settings(db_url, fake.url, hf_v2_models={"turbo": "higgsfield-ai/dop/turbo"})
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        response = await client.post(
+            I2V,
+            headers={"X-API-KEY": key},
+            files={"image": ("in.png", png(), "image/png")},
+            data={"model": "turbo"},
+        )
+        assert response.status_code == 202, response.text
+        await eventually(lambda: _count_fake(fake, 1), what="the submission")
+    assert [job.path for job in fake.jobs()] == ["/higgsfield-ai/dop/turbo"]
+
+
 async def _count(service, n: int) -> bool:
     return len(service.fake.submissions) >= n
 
 
-async def test_nsfw_and_failed_jobs_end_with_a_reason(service, api_key):
+async def _count_fake(fake, n: int) -> bool:
+    return len(fake.submissions) >= n
+
+
+@both_generations
+async def test_nsfw_and_failed_jobs_end_with_a_reason(service, api_key, api_version):
     nsfw = await create(service, api_key, prompt="something NSFW")
     failed = await create(service, api_key, prompt="make it explode")
     nsfw_done = await final(service.client, api_key, nsfw["id"])
@@ -98,7 +175,36 @@ async def test_nsfw_and_failed_jobs_end_with_a_reason(service, api_key):
     assert nsfw_done["status"] == "nsfw" and "NSFW" in nsfw_done["error"]
     assert failed_done["status"] == "failed" and "Higgsfield" in failed_done["error"]
     assert nsfw_done["video_url"] is None and failed_done["video_url"] is None
-    assert len(service.fake.submissions) == 2
+    if api_version == "v2":  # v2 says why a job failed: its error reaches the task
+        assert "asked to explode" in failed_done["error"]
+
+
+@both_generations
+async def test_a_task_is_canceled_before_and_after_higgsfield_has_it(service, api_key, api_version):
+    """Pending: canceled here on both generations. Queued at Higgsfield: canceled there on v2
+    (only once Higgsfield said 202); v1 has no cancel, a 409."""
+    service.fake.fail_next("upload_url", [503] * 1000)  # Higgsfield is down: the first task waits
+    pending = await create(service, api_key)
+    response = await service.client.post(f"{I2V}{pending['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    service.fake.reset()
+    service.fake.settings.reads_per_step = None  # jobs stay queued until told
+    queued = await create(service, api_key)
+
+    async def is_queued() -> bool:
+        task = (await service.client.get(f"{I2V}{queued['id']}", headers={"X-API-KEY": api_key})).json()
+        return task["status"] == "queued"
+
+    await eventually(is_queued, what="the second task to be queued")
+    response = await service.client.post(f"{I2V}{queued['id']}/cancel", headers={"X-API-KEY": api_key})
+    if api_version == "v2":
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "canceled"
+        assert [job.status for job in service.fake.jobs()] == ["canceled"]
+    else:
+        assert response.status_code == 409
+        assert [job.status for job in service.fake.jobs()] == ["queued"]
+    assert [s for s in service.fake.prompts] == [""]  # the pending one was never sent
 
 
 async def test_transient_upstream_errors_are_retried_until_success(service, api_key):
@@ -226,14 +332,11 @@ async def test_two_schedulers_on_one_database_submit_each_task_once(service):
     ids = [(await tasks.create(client_id, new))["id"] for _ in range(8)]
     settings = service.settings.model_copy(update={"hf_max_concurrency": 100})
     async with httpx.AsyncClient(timeout=5) as http:
-        contexts = [
-            JobContext(settings, HiggsfieldClient(http, settings.hf_base_url, "test-key", "test-secret"))
-            for _ in range(2)
-        ]
+        contexts = [JobContext(settings, Upstream.from_settings(http, settings)) for _ in range(2)]
         for _ in range(3):
             await asyncio.gather(*(submit_pending(ctx) for ctx in contexts for _ in range(2)))
     assert await Task.filter(id__in=ids, status=TaskStatus.QUEUED).count() == len(ids)
-    images = [s["params"]["input_images"][0]["image_url"] for s in service.fake.submissions]
+    images = service.fake.image_urls
     assert len(images) == len(ids) == len(set(images))
 
 
@@ -247,7 +350,7 @@ async def test_a_round_with_every_slot_taken_claims_nothing_and_tidies_up_once_a
     await Task.filter(id=busy).update(status=TaskStatus.QUEUED, job_set_id="js-1")
     settings = service.settings.model_copy(update={"hf_max_concurrency": 1, "submit_interval_seconds": 60})
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = JobContext(settings, HiggsfieldClient(http, settings.hf_base_url, "test-key", "test-secret"))
+        ctx = JobContext(settings, Upstream.from_settings(http, settings))
         submissions = len(service.fake.submissions)
         assert await submit_pending(ctx) == 0  # the first round tidies up (nothing to do yet)
         # A task a crashed worker left mid-submission: the next tidy-up is an interval away.

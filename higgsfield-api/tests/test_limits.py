@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from src.app_factory import create_app
-from src.config import Settings
-from src.errors import RateLimited
-from src.repository.models import Task
-from src.services.limits import check_create_rate
-from src.utils.clock import utcnow
+from src.auth.limits import check_create_rate
+from src.core.clock import utcnow
+from src.core.config import Settings
+from src.core.errors import RateLimited
+from src.db.models import Task
 from tests.support.app import make_settings, register, running_app
 from tests.support.images import png
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image
 
-from src.repository.models import Client, Task
+from src.db.models import Client, Task
 from tests.fakes.receiver import Receiver
 from tests.fakes.server import LoopbackServer
 from tests.support.app import ADMIN_TOKEN, HEALTH_UUID, PASSWORD, eventually, make_settings, running_app

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import httpx
 
-from src.repository.models import LoginFailure
-from src.utils.clock import utcnow
+from src.core.clock import utcnow
+from src.db.models import LoginFailure
 from tests.support.app import PASSWORD, make_settings, register, running_app
 
 WINDOW_SECONDS = 15 * 60

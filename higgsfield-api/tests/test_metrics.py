@@ -8,7 +8,7 @@ import sys
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from src.repository.models import Task
+from src.db.models import Task
 from tests.support.app import HEALTH_UUID, eventually
 from tests.support.images import png
 from tests.support.processes import SERVICE_DIR
@@ -75,7 +75,6 @@ async def test_metrics_name_requests_by_route_template_tasks_and_upstream_calls(
         ("put", "ok"),
         ("dop", "ok"),
         ("job_set", "ok"),
-        ("motions", "ok"),
     } <= upstream
     assert any(name == "hfapi_upstream_request_duration_seconds_bucket" for name, _, _ in found)
 
@@ -91,7 +90,7 @@ async def test_metrics_are_left_out_of_the_openapi_schema(service):
 def test_several_workers_add_up_in_the_multiprocess_directory(tmp_path):
     """With PROMETHEUS_MULTIPROC_DIR set, what two processes counted comes out summed."""
     script = (
-        "from src.observability import metrics\n"
+        "from src.metrics import prometheus as metrics\n"
         "metrics.observe_request('GET', '/x', 200, 0.01)\n"
         "import sys; sys.stdout.buffer.write(metrics.render())\n"
     )

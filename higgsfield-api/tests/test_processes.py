@@ -127,7 +127,7 @@ def test_two_processes_on_one_database_send_each_task_once_and_call_back_once(
         for server in servers:
             server.stop()
     assert statuses == ["completed"] * count
-    prompts = [s["params"]["prompt"] for s in fake.submissions]
+    prompts = fake.prompts
     assert len(prompts) == count == len(set(prompts))
     delivered = [hit.headers["webhook-id"] for hit in receiver.hits()]
     assert sorted(delivered) == sorted(f"msg_{task_id}" for task_id in ids)

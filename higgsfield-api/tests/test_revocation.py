@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from src.repository.models import ApiKey, Client, Task, TaskImage
-from src.services import tasks
+from src.db.models import ApiKey, Client, Task, TaskImage
+from src.tasks import service as tasks
 from tests.support.app import ADMIN_TOKEN, PASSWORD, eventually, register
 from tests.support.images import png
 from tests.support.tasks import new_task

@@ -333,3 +333,96 @@ def test_upload_store_keeps_the_newest_within_its_bounds() -> None:
         store.response("b")  # "a" went for the count, "b" for the size
     assert store.response("c").body == b"9"
     assert store.response("d").body == b"123456789"
+
+
+# --- v2 -----------------------------------------------------------------------------------
+
+V2_AUTH = {"Authorization": "Key sandbox:sandbox"}
+
+
+@pytest.fixture
+def v2(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, headers=V2_AUTH, timeout=5) as http:
+        yield http
+
+
+def v2_follow(client: httpx.Client, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = client.get(f"/requests/{request_id}/status")
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        if body["status"] not in ("queued", "in_progress"):
+            return body
+        time.sleep(0.02)
+    raise AssertionError("the v2 request never ended")
+
+
+def test_v2_uploads_submits_and_completes_with_the_documented_shapes(v2: httpx.Client, base: str) -> None:
+    ticket = upload(v2, image_bytes("PNG"))  # the same upload call, signed the v2 way
+    submitted = v2.post(
+        "/higgsfield-ai/dop/standard",
+        params={"hf_webhook": "https://gateway.example/hook?task=1&token=t"},
+        json={"image_url": ticket["public_url"], "prompt": "a cat", "duration": 5, "seed": 3},
+    )
+    assert submitted.status_code == 200, submitted.text
+    answer = submitted.json()
+    request_id = answer["request_id"]
+    assert answer == {
+        "status": "queued",
+        "request_id": request_id,
+        "status_url": f"{base}/requests/{request_id}/status",
+        "cancel_url": f"{base}/requests/{request_id}/cancel",
+    }
+    done = v2_follow(v2, request_id)
+    assert done["status"] == "completed"
+    assert httpx.get(done["video"]["url"]).headers["content-type"] == "video/mp4"
+    assert httpx.get(done["images"][0]["url"]).headers["content-type"] == "image/jpeg"
+
+
+def test_v2_failed_requests_carry_an_error(v2: httpx.Client) -> None:
+    request_id = v2.post(
+        "/higgsfield-ai/dop/preview", json={"image_url": "https://x.test/a.png", "prompt": "explode"}
+    ).json()["request_id"]
+    done = v2_follow(v2, request_id)
+    assert done["status"] == "failed" and done["error"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"params": {"prompt": "v1 shape"}},  # the v1 body is not v2's
+        {"image_url": "https://x.test/a.png", "motions": [{"id": GENERAL_ID, "strength": 0.5}]},
+        {"image_url": "https://x.test/a.png", "duration": 4},
+        {"prompt": "no image"},
+    ],
+)
+def test_v2_refuses_what_it_does_not_document(v2: httpx.Client, body: dict[str, Any]) -> None:
+    assert v2.post("/higgsfield-ai/dop/standard", json=body).status_code == 422
+
+
+def test_v2_cancels_a_queued_request_only() -> None:
+    with (
+        LoopbackServer(mounted(job_seconds=3.0)) as running,
+        httpx.Client(base_url=f"{running.url}/sandbox", headers=V2_AUTH, timeout=5) as v2,
+    ):
+        body = {"image_url": "https://x.test/a.png", "prompt": "p"}
+        request_id = v2.post("/higgsfield-ai/dop/standard", json=body).json()["request_id"]
+        assert v2.post(f"/requests/{request_id}/cancel").status_code == 202
+        assert v2.get(f"/requests/{request_id}/status").json()["status"] == "canceled"
+    with (
+        LoopbackServer(mounted(job_seconds=0.0)) as running,
+        httpx.Client(base_url=f"{running.url}/sandbox", headers=V2_AUTH, timeout=5) as v2,
+    ):
+        request_id = v2.post("/higgsfield-ai/dop/standard", json=body).json()["request_id"]
+        assert v2.post(f"/requests/{request_id}/cancel").status_code == 400  # it has finished
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/higgsfield-ai/dop/standard"), ("GET", "/requests/x/status"), ("POST", "/requests/x/cancel")],
+)
+def test_v2_needs_its_own_credentials(base: str, method: str, path: str) -> None:
+    for headers in ({}, AUTH, {"Authorization": "Key sandbox:wrong"}):
+        answer = httpx.request(method, base + path, headers=headers, json={})
+        assert answer.status_code == 401, (headers, answer.text)

@@ -7,13 +7,13 @@ import uuid
 
 import httpx
 
-from src.endpoints.upload_budget import ByteBudget
-from src.repository.models import Task, TaskStatus
-from src.schedulers.context import JobContext
-from src.schedulers.poll import poll_in_flight
-from src.services.higgsfield import HiggsfieldClient
-from src.services.http_pool import ShardedHttp
-from src.utils.clock import utcnow
+from src.core.clock import utcnow
+from src.db.models import Task, TaskStatus
+from src.jobs.context import JobContext
+from src.upstream.client import Upstream
+from src.upstream.http_pool import ShardedHttp
+from src.upstream.poll import poll_in_flight
+from src.web.upload_budget import ByteBudget
 from tests.support.app import register
 
 IN_FLIGHT = 5
@@ -25,7 +25,10 @@ async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_i
     service.app.state.jobs.scheduler.pause()
     client_id = (await register(service.client))["client_id"]
     service.fake.settings.reads_per_step = None  # jobs stay queued: every read changes nothing
-    jobs = [service.fake.submit({"params": {}}, prompt="steady") for _ in range(IN_FLIGHT)]
+    jobs = [
+        service.fake.submit({"params": {}}, "steady", version="v1", path="/v1/image2video/dop")
+        for _ in range(IN_FLIGHT)
+    ]
     now = utcnow()
     for job in jobs:
         await Task.create(
@@ -47,7 +50,7 @@ async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_i
     )
     reads_before = service.fake.job_set_reads
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = JobContext(settings, HiggsfieldClient(http, settings.hf_base_url, "test-key", "test-secret"))
+        ctx = JobContext(settings, Upstream.from_settings(http, settings))
         read = await asyncio.wait_for(poll_in_flight(ctx), timeout=30)  # a guard against a hang only
     assert read == IN_FLIGHT
     assert service.fake.job_set_reads - reads_before == IN_FLIGHT

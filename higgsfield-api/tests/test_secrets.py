@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from src.config import REPO_DIR, Settings
+from src.core.config import REPO_DIR, Settings
 from tests.support.app import ADMIN_TOKEN
 from tests.support.processes import SERVICE_DIR, service_env
 

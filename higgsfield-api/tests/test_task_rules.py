@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 
-from src.repository.models import IdempotencyKey, Task, TaskImage, TaskStatus
-from tests.support.app import eventually, make_settings, register, running_app
+from src.core.clock import utcnow
+from src.db.models import IdempotencyKey, Task, TaskImage, TaskStatus
+from src.upstream.webhooks import task_token
+from tests.support.app import GENERATIONS, eventually, make_settings, register, running_app
 from tests.support.images import image_bytes, png
 
 I2V = "/api/higgsfield/i2v/"
@@ -43,13 +46,58 @@ async def test_a_pending_task_is_canceled_and_never_sent(service, api_key):
     assert again.status_code == 409 and "canceled" in again.json()["detail"]
 
 
-async def test_a_task_higgsfield_has_cannot_be_canceled(service, api_key):
+@pytest.mark.parametrize("api_version", ["v1"])
+async def test_a_task_higgsfield_has_cannot_be_canceled_on_v1(service, api_key):
     service.fake.settings.reads_per_step = None  # jobs stay queued until told
     task = (await post_task(service.client, api_key)).json()
     await eventually(lambda: _status_is(service, api_key, task["id"], "queued"), what="the task to be queued")
     response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
     assert response.status_code == 409
-    assert "Higgsfield" in response.json()["detail"]
+    assert "cannot cancel" in response.json()["detail"]
+    assert service.fake.calls["cancel"] == 0  # v1 has no cancel: nothing is asked of Higgsfield
+
+
+async def test_a_queued_task_is_canceled_at_higgsfield_on_v2(service, api_key):
+    service.fake.settings.reads_per_step = None  # jobs stay queued until told
+    task = (await post_task(service.client, api_key)).json()
+    await eventually(lambda: _status_is(service, api_key, task["id"], "queued"), what="the task to be queued")
+    response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "canceled" and response.json()["completed_at"]
+    [job] = service.fake.jobs()
+    assert job.status == "canceled"  # Higgsfield said 202 first
+
+
+async def test_a_started_task_is_a_409_on_v2_and_stays_followed(service, api_key):
+    service.fake.settings.reads_per_step = None
+    task = (await post_task(service.client, api_key)).json()
+    await eventually(lambda: _status_is(service, api_key, task["id"], "queued"), what="the task to be queued")
+    service.fake.advance_all()  # Higgsfield starts it; we have not read that yet
+    response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert response.status_code == 409, response.text
+    assert "started" in response.json()["detail"]
+    assert service.fake.calls["cancel"] == 1
+    service.fake.advance_all()
+    assert await _final_status(service, api_key, task["id"]) == "completed"
+
+
+async def test_a_cancel_higgsfield_cannot_be_reached_for_is_a_503_and_changes_nothing(service, api_key):
+    service.fake.settings.reads_per_step = None
+    task = (await post_task(service.client, api_key)).json()
+    await eventually(lambda: _status_is(service, api_key, task["id"], "queued"), what="the task to be queued")
+    service.fake.fail_next("cancel", [503])
+    response = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert await status_of(service.client, api_key, task["id"]) == "queued"
+    assert service.fake.jobs()[0].status == "queued"
+
+
+async def _final_status(service, key: str, task_id: str) -> str:
+    async def final() -> str | None:
+        status = await status_of(service.client, key, task_id)
+        return status if status in ("completed", "failed", "nsfw", "canceled") else None
+
+    return await eventually(final, within=15, what="the task to end")
 
 
 async def _status_is(service, key: str, task_id: str, status: str) -> bool:
@@ -111,7 +159,7 @@ async def test_a_bad_idempotency_key_is_422(service, api_key, key):
 
 
 def _days_ago(days: int):
-    from src.utils.clock import utcnow
+    from src.core.clock import utcnow
 
     return utcnow() - timedelta(days=days)
 
@@ -127,9 +175,29 @@ async def test_a_task_not_accepted_before_the_submit_deadline_fails(db_url, fake
         task = (await post_task(client, key)).json()
         await eventually(lambda: _final(client, key, task["id"]), what="the deadline to pass")
         done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
+        assert await TaskImage.filter(task_id=task["id"]).count() == 0  # nothing needs the image now
     assert done["status"] == "failed"
     assert "TASK_SUBMIT_DEADLINE" in done["error"] and "not charged" in done["error"]
     assert fake.submissions == []
+
+
+async def test_a_submission_lost_in_a_crash_fails_and_drops_its_image(db_url, fake):
+    fake.fail_next("upload_url", [503] * 10_000)  # the image stays stored: it was never uploaded
+    settings = make_settings(db_url, fake.url)
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        assert await TaskImage.filter(task_id=task["id"]).count() == 1
+        # As a worker that crashed after writing `submitting` leaves it:
+        await Task.filter(id=task["id"]).update(
+            status=TaskStatus.SUBMITTING,
+            lease_owner="dead-worker",
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+        await eventually(lambda: _final(client, key, task["id"]), what="the lost submission to be reaped")
+        done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
+        assert await TaskImage.filter(task_id=task["id"]).count() == 0
+    assert done["status"] == "failed" and "not sent again" in done["error"]
 
 
 async def test_a_task_higgsfield_keeps_past_the_run_deadline_fails(db_url, fake):
@@ -163,16 +231,59 @@ def webhook_settings(db_url: str, fake, **overrides):
     )
 
 
-async def test_submissions_ask_higgsfield_for_a_webhook_naming_the_task(db_url, fake):
-    async with running_app(webhook_settings(db_url, fake)) as (_app, client):
+def webhook_url(task_id: str) -> str:
+    token = task_token(WEBHOOK_SECRET, uuid.UUID(task_id))
+    return f"https://gateway.example.com/api/higgsfield/webhook?task={task_id}&token={token}"
+
+
+@pytest.mark.parametrize("api_version", GENERATIONS)
+async def test_submissions_ask_higgsfield_for_a_webhook_naming_the_task(db_url, fake, api_version):
+    settings = webhook_settings(db_url, fake, hf_api_version=api_version)
+    async with running_app(settings) as (_app, client):
         key = (await register(client))["api_key"]
         task = (await post_task(client, key)).json()
         await eventually(lambda: _submitted(fake), what="the submission")
-    webhook = fake.submissions[0]["webhook"]
-    assert webhook == {
-        "url": f"https://gateway.example.com/api/higgsfield/webhook?task={task['id']}",
-        "secret": WEBHOOK_SECRET,
-    }
+    [job] = fake.jobs()
+    if api_version == "v1":
+        assert job.body["webhook"] == {"url": webhook_url(task["id"]), "secret": WEBHOOK_SECRET}
+    else:  # v2: a query parameter, and no secret (v2 has none): the token in the URL is ours
+        assert job.query == {"hf_webhook": webhook_url(task["id"])}
+        assert WEBHOOK_SECRET not in str(job.body) + str(job.query)
+
+
+async def test_a_v2_webhook_with_its_task_token_triggers_one_read(db_url, fake):
+    fake.settings.reads_per_step = None
+    settings = webhook_settings(db_url, fake, poll_interval_seconds=3600)  # only the webhook can help
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        other = (await post_task(client, key)).json()
+        await eventually(lambda: _has_job_set(task["id"]), what="the request id to be recorded")
+        await eventually(lambda: _has_job_set(other["id"]), what="the other request id")
+        jobs = {job.job_set_id: job for job in fake.jobs()}
+        job, other_job = jobs[await _request_id(task["id"])], jobs[await _request_id(other["id"])]
+        fake.finish(job.job_set_id, "completed")
+        fake.finish(other_job.job_set_id, "completed")
+        path = webhook_url(task["id"]).removeprefix("https://gateway.example.com")
+        # Higgsfield's payload names the request; the token is for `task` only.
+        wrong = await client.post(
+            path.replace(task["id"], other["id"]), json={"request_id": other_job.job_set_id}
+        )
+        assert wrong.status_code == 401
+        forged = await client.post(path, json={"request_id": other_job.job_set_id})
+        assert forged.status_code == 204  # a valid token, but it speaks for its own task only
+        reads = fake.job_set_reads
+        payload = {"request_id": job.job_set_id, "status": "completed"}
+        first = await client.post(path, json=payload)
+        again = await client.post(path, json=payload)  # Higgsfield retries: deduplicated
+        assert first.status_code == again.status_code == 204
+        await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
+        assert fake.job_set_reads - reads == 1
+        assert await status_of(client, key, other["id"]) == "queued"
+
+
+async def _request_id(task_id: str) -> str:
+    return (await Task.get(id=task_id)).job_set_id or ""
 
 
 async def _submitted(fake) -> bool:
@@ -246,7 +357,7 @@ async def test_a_webhook_reconciles_a_submission_whose_answer_was_lost(db_url, f
 
 
 async def _status_in_db(task_id: str, status: TaskStatus, *, lease_gone: bool) -> bool:
-    from src.utils.clock import utcnow
+    from src.core.clock import utcnow
 
     rows = await Task.filter(id=task_id).values("status", "lease_until")
     return (

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from src.endpoints.middleware import FORM_ALLOWANCE
-from src.repository.models import Task
+from src.db.models import Task
+from src.web.middleware import FORM_ALLOWANCE
 from tests.support.images import png
 
 I2V = "/api/higgsfield/i2v/"

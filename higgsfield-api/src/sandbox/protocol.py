@@ -1,4 +1,5 @@
-"""Higgsfield's wire format, shared by the sandbox and the test fake so that both speak it alike.
+"""Higgsfield's wire format, v1 and v2, shared by the sandbox and the test fake so that both
+speak it alike (shared/HIGGSFIELD.md has the documented shapes).
 
 Request bodies are pydantic models so that bad input gets FastAPI's own 422 shape, as
 Higgsfield (a FastAPI service itself) answers.
@@ -14,7 +15,7 @@ from uuid import UUID
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 # Upload types Higgsfield accepts, with the file extension its public URLs carry.
 IMAGE_TYPES: dict[str, str] = {
@@ -79,10 +80,60 @@ def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
 
 
 def credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
-    """Both headers compared in constant time, and both always compared."""
+    """v1: both headers compared in constant time, and both always compared."""
     key_ok = hmac.compare_digest(headers.get("hf-api-key", "").encode(), api_key.encode())
     secret_ok = hmac.compare_digest(headers.get("hf-secret", "").encode(), api_secret.encode())
     return key_ok and secret_ok
+
+
+def v2_credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
+    """v2: `Authorization: Key {api_key}:{api_key_secret}`, compared in constant time."""
+    expected = f"Key {api_key}:{api_secret}".encode()
+    return hmac.compare_digest(headers.get("authorization", "").encode(), expected)
+
+
+def any_credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
+    """Uploads are the same call in both generations, signed either way."""
+    v1 = credentials_match(headers, api_key, api_secret)
+    v2 = v2_credentials_match(headers, api_key, api_secret)
+    return v1 or v2
+
+
+# v2: image-to-video with DoP is `POST /higgsfield-ai/dop/{variant}`.
+V2_DOP_VARIANTS = ("standard", "preview")
+
+
+class V2DopRequest(BaseModel):
+    """The flat body v2 documents for DoP; anything else (a v1 `params`, `motions`) is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_url: HttpUrl
+    prompt: str = ""
+    duration: Literal[3, 5] = 5
+    seed: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+def v2_request_json(*, base: str, request_id: str, status: str, error: str | None = None) -> dict[str, Any]:
+    """The submit answer, the status answer and the webhook payload of v2 share this shape; a
+    completed job carries its video and a thumbnail image, a failed one its error."""
+    answer: dict[str, Any] = {
+        "status": status,
+        "request_id": request_id,
+        "status_url": f"{base}/requests/{request_id}/status",
+        "cancel_url": f"{base}/requests/{request_id}/cancel",
+    }
+    if status == "completed":
+        outputs = f"{base}/outputs/{request_id}"
+        answer["video"] = {"url": f"{outputs}/video.mp4"}
+        answer["images"] = [{"url": f"{outputs}/thumbnail.jpg"}]
+    elif status == "failed":
+        answer["error"] = error or "Generation failed"
+    return answer
+
+
+def cancel_refused() -> HTTPException:
+    return HTTPException(status_code=400, detail="The request has already started and cannot be canceled")
 
 
 def invalid_credentials() -> HTTPException:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException
 
 # The fake's endpoints by role, as tests name them.
-ENDPOINTS = ("upload_url", "put", "file", "motions", "dop", "job_set", "output")
+ENDPOINTS = ("upload_url", "put", "file", "motions", "dop", "job_set", "cancel", "output")
 TRANSIENT_STATUSES = (500, 502, 503, 429)
 
 

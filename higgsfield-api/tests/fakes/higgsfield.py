@@ -51,10 +51,13 @@ class FakeSettings:
 
 @dataclass
 class FakeJob:
-    job_set_id: str
+    job_set_id: str  # the job set's id on v1, the request_id on v2
     job_id: str
     outcome: str
     body: dict[str, Any]
+    version: str = "v1"
+    path: str = ""  # the submission's path: /v1/image2video/dop, /higgsfield-ai/dop/standard, ...
+    query: dict[str, str] = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "queued"
     reads: int = 0
@@ -102,6 +105,19 @@ class FakeHiggsfield:
         """The JSON bodies of accepted DoP submissions, as sent."""
         with self._lock:
             return list(self._submissions)
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompt of every accepted submission, in order, whichever generation sent it."""
+        return [body.get("params", body).get("prompt", "") for body in self.submissions]
+
+    @property
+    def image_urls(self) -> list[str]:
+        """The image URL of every accepted submission, in order, whichever generation sent it."""
+        return [
+            body["params"]["input_images"][0]["image_url"] if "params" in body else body["image_url"]
+            for body in self.submissions
+        ]
 
     @property
     def calls(self) -> Counter[str]:
@@ -197,13 +213,29 @@ class FakeHiggsfield:
         with self._lock:
             self._uploads.append((data, content_type))
 
-    def submit(self, body: dict[str, Any], prompt: str) -> FakeJob:
+    def submit(
+        self,
+        body: dict[str, Any],
+        prompt: str,
+        *,
+        version: str,
+        path: str,
+        query: dict[str, str] | None = None,
+    ) -> FakeJob:
         """A new queued job, unless the account's concurrency cap is reached (400, as Higgsfield)."""
         with self._lock:
             cap = self.settings.max_concurrency
             if cap is not None and self._live() >= cap:
                 raise HTTPException(400, f"Maximum number of concurrent requests ({cap}) has been reached")
-            job = FakeJob(str(uuid.uuid4()), str(uuid.uuid4()), outcome_for_prompt(prompt), body)
+            job = FakeJob(
+                str(uuid.uuid4()),
+                str(uuid.uuid4()),
+                outcome_for_prompt(prompt),
+                body,
+                version=version,
+                path=path,
+                query=dict(query or {}),
+            )
             self._jobs[job.job_set_id] = job
             self._submissions.append(body)
             self._max_live_jobs = max(self._max_live_jobs, self._live())
@@ -220,6 +252,17 @@ class FakeHiggsfield:
             if step and job.reads % step == 0:
                 job.advance()
             return replace(job)
+
+    def cancel(self, request_id: str) -> bool:
+        """v2's cancel: a queued job becomes canceled (True); one that has started stays (False)."""
+        with self._lock:
+            job = self._jobs.get(request_id)
+            if job is None:
+                raise not_found()
+            if job.status != "queued":
+                return False
+            job.status = "canceled"
+            return True
 
     def status_of(self, job_set_id: str) -> str | None:
         with self._lock:

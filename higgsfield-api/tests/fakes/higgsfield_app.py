@@ -1,13 +1,16 @@
-"""The HTTP side of the fake Higgsfield: Higgsfield's routes over a `FakeHiggsfield`'s state.
+"""The HTTP side of the fake Higgsfield: Higgsfield's routes, v1 and v2, over a
+`FakeHiggsfield`'s state.
 
 Each route is named after the endpoint name tests use for faults and call counts
-(`tests.fakes.faults.ENDPOINTS`), and passes the fault gate before anything else.
+(`tests.fakes.faults.ENDPOINTS`): a role, the same in both generations (`dop` is v1's
+`POST /v1/image2video/dop` and v2's `POST /higgsfield-ai/dop/{variant}`), and passes the
+fault gate before anything else. Each route checks the credentials of its own generation.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request, Response
 
@@ -15,12 +18,17 @@ from src.sandbox.media import asset_response
 from src.sandbox.protocol import (
     DopRequest,
     UploadUrlRequest,
+    V2DopRequest,
+    any_credentials_match,
     base_url,
+    cancel_refused,
     check_motions,
     credentials_match,
     invalid_credentials,
     job_set_json,
     not_found,
+    v2_credentials_match,
+    v2_request_json,
 )
 from src.sandbox.uploads import UploadSigner
 from tests.fakes.faults import Fault
@@ -28,8 +36,17 @@ from tests.fakes.faults import Fault
 if TYPE_CHECKING:
     from tests.fakes.higgsfield import FakeHiggsfield, FakeJob
 
-# Endpoints Higgsfield guards with hf-api-key/hf-secret; storage URLs are open, as presigned ones are.
-_AUTHENTICATED = frozenset({"upload_url", "motions", "dop", "job_set"})
+# Endpoints Higgsfield guards; storage URLs are open, as presigned ones are. Uploads are one
+# call in both generations; the others check their own generation's credentials.
+_AUTHENTICATED = frozenset({"upload_url", "motions", "dop", "job_set", "cancel"})
+
+
+def _credentials_ok(request: Request, endpoint: str, api_key: str, api_secret: str) -> bool:
+    if endpoint == "upload_url":
+        return any_credentials_match(request.headers, api_key, api_secret)
+    if request.url.path.startswith("/v1/"):
+        return credentials_match(request.headers, api_key, api_secret)
+    return v2_credentials_match(request.headers, api_key, api_secret)
 
 
 async def _fault_gate(request: Request) -> Fault | None:
@@ -41,8 +58,8 @@ async def _fault_gate(request: Request) -> Fault | None:
         await fault.apply()
         fault = None
     settings = fake.settings
-    if endpoint in _AUTHENTICATED and not credentials_match(
-        request.headers, settings.api_key, settings.api_secret
+    if endpoint in _AUTHENTICATED and not _credentials_ok(
+        request, endpoint, settings.api_key, settings.api_secret
     ):
         raise invalid_credentials()
     return fault
@@ -64,6 +81,11 @@ def _job_set(request: Request, job: FakeJob) -> dict[str, Any]:
         created_at=job.created_at,
         status=job.status,
     )
+
+
+def _v2_request(request: Request, job: FakeJob) -> dict[str, Any]:
+    error = "The fake failed the job: its prompt asked to explode" if job.status == "failed" else None
+    return v2_request_json(base=base_url(request), request_id=job.job_set_id, status=job.status, error=error)
 
 
 def build_fake_app(fake: FakeHiggsfield) -> FastAPI:
@@ -102,7 +124,7 @@ def build_fake_app(fake: FakeHiggsfield) -> FastAPI:
     async def image2video_dop(body: DopRequest, request: Request, fault: FaultGate) -> dict[str, Any]:
         """Records the body exactly as sent (`await request.json()`), not as parsed."""
         check_motions(body, {motion.id for motion in fake.settings.motions})
-        job = fake.submit(await request.json(), body.params.prompt)
+        job = fake.submit(await request.json(), body.params.prompt, version="v1", path=request.url.path)
         await _settle(fault)
         return _job_set(request, job)
 
@@ -111,6 +133,37 @@ def build_fake_app(fake: FakeHiggsfield) -> FastAPI:
         job = fake.read(job_set_id)
         await _settle(fault)
         return _job_set(request, job)
+
+    @app.post("/higgsfield-ai/dop/{variant}", name="dop")
+    async def v2_dop(
+        variant: Literal["standard", "preview", "turbo"],
+        body: V2DopRequest,
+        request: Request,
+        fault: FaultGate,
+    ) -> dict[str, Any]:
+        """Records the body exactly as sent, and the query (`hf_webhook`)."""
+        job = fake.submit(
+            await request.json(),
+            body.prompt,
+            version="v2",
+            path=request.url.path,
+            query=dict(request.query_params),
+        )
+        await _settle(fault)
+        return _v2_request(request, job)
+
+    @app.get("/requests/{request_id}/status", name="job_set")
+    async def v2_status(request_id: str, request: Request, fault: FaultGate) -> dict[str, Any]:
+        job = fake.read(request_id)
+        await _settle(fault)
+        return _v2_request(request, job)
+
+    @app.post("/requests/{request_id}/cancel", name="cancel", status_code=202)
+    async def v2_cancel(request_id: str, fault: FaultGate) -> Response:
+        if not fake.cancel(request_id):
+            raise cancel_refused()
+        await _settle(fault)
+        return Response(status_code=202)
 
     @app.get("/outputs/{job_set_id}/{name}", name="output")
     async def output(job_set_id: str, name: str, fault: FaultGate) -> Response:

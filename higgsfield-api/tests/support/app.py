@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from src.app_factory import create_app
-from src.config import Settings
+from src.core.config import Settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 HEALTH_UUID = "4b1f3f7e-2f38-4c5e-9a51-6b0e0b4c1a77"
 PASSWORD = "correct horse battery"
+# The Higgsfield API generations the service speaks (HF_API_VERSION); v2 is the default.
+GENERATIONS = ("v1", "v2")
 
 
 def make_settings(db_url: str, upstream_url: str, **overrides: Any) -> Settings:
@@ -57,7 +59,7 @@ async def running_app(
 
 
 async def _catalog_loaded() -> bool:
-    from src.repository.models import Motion
+    from src.db.models import Motion
 
     return await Motion.all().count() > 0
 

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pymysql
 
-from src.config import Settings
-from src.repository.core import tortoise_config
+from src.core.config import Settings
+from src.db.orm import tortoise_config
 
 # Every table of the service, children before parents.
 TABLES = (
@@ -49,7 +49,8 @@ def _mysql_connect(url: str, *, with_db: bool = True) -> pymysql.Connection:
     )
 
 
-def _mysql_recreate(url: str) -> None:
+def recreate_mysql(url: str) -> None:
+    """Drops and makes again the (disposable) database of a mysql:// URL."""
     name = urlparse(url).path.lstrip("/")
     conn = _mysql_connect(url, with_db=False)
     try:
@@ -81,7 +82,7 @@ def prepare(kind: str, tmp_dir: Path) -> str:
         url = f"sqlite://{tmp_dir / 'test.sqlite3'}"
     else:
         url = mysql_url() or ""
-        _mysql_recreate(url)
+        recreate_mysql(url)
     migrate(url)
     return url
 

@@ -49,29 +49,34 @@ def run_cli(command: str, env: dict[str, str], log: Path) -> None:
         )
 
 
-class ServerProcess:
-    """`python -m src.cli serve` in a subprocess; `stop()` sends SIGTERM like a supervisor would."""
+SERVE = ("-m", "src.cli", "serve")
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+
+class ServerProcess:
+    """A server subprocess of our interpreter, by default `python -m src.cli serve`, its output in
+    `log`; `stop()` sends SIGTERM like a supervisor would. The bench starts its servers so too."""
+
+    def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = SERVE) -> None:
         self.port = int(env["PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "src.cli", "serve"],
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, *args],
             cwd=SERVICE_DIR,
             env=env,
             stdout=self._out,
             stderr=self._out,
         )
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 30, path: str = f"/health/{HEALTH_UUID}") -> None:
+        """Until `path` answers 200 (by default the service's health)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"the server exited early:\n{self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/health/{HEALTH_UUID}", timeout=1).status_code == 200:
+                if httpx.get(self.url + path, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from src.services.tasks import NewTask
+from src.tasks.service import NewTask
 from tests.support.images import png
 
 

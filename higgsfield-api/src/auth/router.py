@@ -1,0 +1,67 @@
+"""/api/auth: registration, login, logout and disabling a client."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from src.auth import service as auth
+from src.auth.dependencies import AdminToken, ApiKeyHeader
+from src.auth.schemas import LOGIN_PATTERN, Credentials, IssuedCredentialsOut
+from src.web.deps import SettingsDep
+from src.web.responses import ADMIN_REQUIRED, API_KEY_REQUIRED, UNPARSABLE_BODY, error
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post(
+    "/registration",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IssuedCredentialsOut,
+    dependencies=[AdminToken],
+    responses={**UNPARSABLE_BODY, **ADMIN_REQUIRED, 409: error("Login taken")},
+)
+async def register(body: Credentials) -> dict:
+    return asdict(await auth.register(body.login, body.password))
+
+
+@router.post(
+    "/login",
+    response_model=IssuedCredentialsOut,
+    responses={
+        **UNPARSABLE_BODY,
+        401: error("Unknown login, wrong password or disabled client (one and the same answer)"),
+        429: error("Too many failed logins for this login: wait for Retry-After", retry_after=True),
+    },
+)
+async def login(body: Credentials, settings: SettingsDep) -> dict:
+    return asdict(await auth.login(body.login, body.password, settings))
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=API_KEY_REQUIRED,
+    summary="Revoke the API key this call is made with",
+)
+async def logout(api_key: ApiKeyHeader) -> Response:
+    await auth.revoke_key(api_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/clients/{login}/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    dependencies=[AdminToken],
+    responses={**ADMIN_REQUIRED, 404: error("No client with this login")},
+    summary="Disable a client: all its keys stop working, its pending tasks are canceled",
+)
+async def disable_client(
+    login: Annotated[str, Path(min_length=3, max_length=64, pattern=LOGIN_PATTERN)],
+) -> Response:
+    await auth.disable_client(login)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,190 @@
+"""Callback job: delivers the signed callback of every final task that asked for one.
+
+A final status makes the callback due (`src.tasks.transitions`). This job
+claims due callbacks like the other jobs claim tasks (a lease, so several processes never
+send the same callback at once), sends them with bounded concurrency, records every attempt
+as a `CallbackAttempt` row, and on failure makes the callback due again after an exponential
+backoff with jitter. It gives up only after an attempt that started once the retry window
+(counted from the task's `completed_at`) had passed also failed: with the defaults a receiver
+gets at least 24 hours to come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tortoise.expressions import Q
+
+from src.callbacks import signing as callbacks
+from src.callbacks.destinations import resolved_problem
+from src.callbacks.signing import Attempt
+from src.core.clock import utcnow
+from src.core.task_context import working_on
+from src.db.models import FINAL_STATUSES, CallbackAttempt, Task
+from src.jobs.claims import claim_batch, new_claim_token, update_claimed
+from src.jobs.context import JobContext
+from src.tasks import service as tasks
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+SWEEP_SIZE = 1000
+CONCURRENCY = 16
+LEASE_MARGIN_SECONDS = 30.0
+SECRET_FIELD = "client__webhook_secret"  # noqa: S105 - a column name, not a secret
+
+
+def lease_seconds(ctx: JobContext) -> float:
+    """Long enough for a whole batch of receivers that all time out, so that no other worker
+    takes a callback over (and sends it twice) while this one is still trying it."""
+    rounds = math.ceil(BATCH_SIZE / CONCURRENCY)
+    worst = rounds * ctx.settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
+    return max(ctx.settings.lease_seconds, worst)
+
+
+def due_filter(now: datetime) -> Q:
+    return Q(
+        callback_url__isnull=False,
+        callback_delivered=False,
+        callback_due_at__lte=now,
+        status__in=list(FINAL_STATUSES),
+    )
+
+
+async def clear_unrequested(now: datetime) -> int:
+    """Every final status sets `callback_due_at`, also on tasks without a `callback_url`
+    (a transition cannot tell). Clearing it keeps the indexed range the claim reads
+    (`callback_due_at <= now`) to the callbacks really waiting, however many tasks have ended."""
+    ids = await (
+        Task.filter(callback_url__isnull=True, callback_due_at__lte=now)
+        .limit(SWEEP_SIZE)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return 0
+    return await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
+
+
+@asynccontextmanager
+async def _http(ctx: JobContext) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's callback client; a short-lived one when the context has none (a bare JobContext)."""
+    if ctx.callbacks_http is not None:
+        yield ctx.callbacks_http
+        return
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        yield http
+
+
+def _host(url: str) -> str:
+    """For logs: the receiver's host only, as a URL's path or query may carry the client's tokens."""
+    return urlsplit(url).hostname or "?"
+
+
+async def record(
+    ctx: JobContext, row: dict[str, Any], token: str, attempted_at: datetime, result: Attempt
+) -> None:
+    """Records the attempt, then updates the task under the claim: delivered, due again, or given up."""
+    task_id: uuid.UUID = row["id"]
+    await CallbackAttempt.create(
+        task_id=task_id,
+        attempted_at=attempted_at,
+        status_code=result.status_code,
+        error=result.error[:255] if result.error else None,
+    )
+    attempts = row["callback_attempts"] + 1
+    fields: dict[str, Any] = {"callback_attempts": attempts, "callback_last_status": result.status_code}
+    now = utcnow()
+    window_ends = (row["completed_at"] or attempted_at) + ctx.settings.callback_retry_window
+    if result.delivered:
+        fields.update(callback_delivered=True, callback_due_at=None)
+        logger.info(
+            "Callback of task %s delivered on attempt %d (HTTP %s)",
+            task_id,
+            attempts,
+            fields["callback_last_status"],
+        )
+    elif attempted_at >= window_ends:  # only an attempt started after the window ends is the last
+        fields["callback_due_at"] = None
+        logger.warning(
+            "Giving up the callback of task %s to %s after %d attempts over the retry window; last: %s",
+            task_id,
+            _host(row["callback_url"]),
+            attempts,
+            result.error,
+        )
+    else:
+        delay = ctx.backoff(attempts, ctx.settings.callback_retry_max_seconds)
+        fields["callback_due_at"] = now + delay
+        logger.info(
+            "Callback of task %s failed on attempt %d (%s); next try in %.1f s",
+            task_id,
+            attempts,
+            result.error,
+            delay.total_seconds(),
+        )
+    if not await update_claimed(task_id, token, **fields):
+        logger.warning(
+            "The claim on the callback of task %s ran out before the attempt was recorded", task_id
+        )
+
+
+async def _deliver(
+    ctx: JobContext, http: httpx.AsyncClient, limit: asyncio.Semaphore, token: str, row: dict[str, Any]
+) -> None:
+    working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
+    secret: str = row.pop(SECRET_FIELD)
+    body = callbacks.payload(tasks.public(dict(row)))
+    async with limit:
+        attempted_at = utcnow()
+        refused = None if ctx.settings.callback_allow_private else await resolved_problem(row["callback_url"])
+        if refused:
+            result = Attempt(None, refused)
+        else:
+            result = await callbacks.deliver(
+                http,
+                row["callback_url"],
+                secret,
+                callbacks.message_id(row["id"]),
+                body,
+                timeout_seconds=ctx.settings.callback_timeout_seconds,
+            )
+    await record(ctx, row, token, attempted_at, result)
+
+
+async def deliver_due_callbacks(ctx: JobContext) -> int:
+    """One round over the due callbacks; returns how many attempts it made."""
+    await clear_unrequested(utcnow())
+    token = new_claim_token(ctx.worker_id)
+    made = 0
+    async with _http(ctx) as http:
+        while True:
+            ids = await claim_batch(
+                filters=due_filter(utcnow()),
+                order_by=("callback_due_at",),
+                limit=BATCH_SIZE,
+                token=token,
+                lease_seconds=lease_seconds(ctx),
+            )
+            if not ids:
+                return made
+            rows = await Task.filter(id__in=ids, lease_owner=token).values(*tasks.PUBLIC_FIELDS, SECRET_FIELD)
+            limit = asyncio.Semaphore(CONCURRENCY)
+            results = await asyncio.gather(
+                *(_deliver(ctx, http, limit, token, row) for row in rows), return_exceptions=True
+            )
+            for row, outcome in zip(rows, results, strict=True):
+                if isinstance(outcome, BaseException):
+                    # Its lease runs out and a later round tries again.
+                    logger.error("Callback of task %s could not be processed", row["id"], exc_info=outcome)
+            made += len(rows)
+            if len(ids) < BATCH_SIZE:  # the due ones are done; failures wait for their backoff
+                return made

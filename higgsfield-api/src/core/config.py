@@ -1,0 +1,210 @@
+"""The one settings object: environment variables first, then the repository's `.env`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from pydantic import BeforeValidator, Field, computed_field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]  # higgsfield-api/
+REPO_DIR = SERVICE_DIR.parent
+DEFAULT_SQLITE_PATH = SERVICE_DIR / "data" / "higgsfield.sqlite3"
+HIGGSFIELD_BASE_URL = "https://platform.higgsfield.ai"
+# The API's model names and the v2 model path each one is sent to (HF_V2_MODELS overrides it).
+# Higgsfield's v2 docs name two DoP models; `turbo` has none until an operator names one.
+DEFAULT_V2_MODELS: dict[str, str] = {
+    "standard": "higgsfield-ai/dop/standard",
+    "lite": "higgsfield-ai/dop/preview",
+}
+API_MODELS = ("lite", "standard", "turbo")
+SANDBOX_PREFIX = "/sandbox"
+SANDBOX_CREDENTIAL = "sandbox"
+
+MIB = 1024 * 1024
+MIN_ADMIN_TOKEN_LENGTH = 32
+# The placeholders of .env.example: a copy of that file must never run with them as secrets.
+EXAMPLE_SECRETS = frozenset({"change-me"})
+
+
+def _seconds_or_iso(value: object) -> object:
+    """Durations as seconds ("3600", "0.5") or ISO 8601 ("PT6H", "P1D")."""
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=float(value))
+        except ValueError:
+            return value
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=REPO_DIR / ".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        # A refused value may be a secret (a short ADMIN_TOKEN, a DB password): never echo it.
+        hide_input_in_errors=True,
+    )
+
+    # Database
+    database_url: str | None = None
+    db_host: str | None = None
+    db_port: int = Field(3306, ge=1, le=65535)
+    db_socket: str | None = None
+    db_user: str = "root"
+    db_password: str = ""
+    db_name: str = "higgsfield"
+    sqlite_path: Path = DEFAULT_SQLITE_PATH
+
+    # Secrets
+    admin_token: str | None = None
+    uuid_test_check: str | None = None
+
+    # Upstream
+    hf_api_key: str | None = None
+    hf_api_secret: str | None = None
+    hf_base_url: str = HIGGSFIELD_BASE_URL
+    # The generation of Higgsfield's API new tasks are sent with; tasks already sent keep theirs.
+    hf_api_version: Literal["v1", "v2"] = "v2"
+    # HF_V2_MODELS='{"turbo": "higgsfield-ai/dop/turbo"}': merged over the defaults; "" removes a name.
+    hf_v2_models: dict[str, str] = Field(default_factory=dict)
+    hf_timeout_seconds: float = Field(30.0, gt=0)
+    hf_max_concurrency: int = Field(4, ge=1)
+
+    # Scheduling
+    poll_interval_seconds: float = Field(10.0, gt=0)
+    submit_interval_seconds: float | None = Field(None, gt=0)
+    motions_refresh_seconds: float = Field(3600.0, gt=0)
+    lease_seconds: float = Field(120.0, gt=0)
+    poll_batch_size: int = Field(500, ge=1)
+    poll_concurrency: int = Field(100, ge=1)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(300.0, gt=0)
+    # A task not accepted by Higgsfield within this ends failed; so does one Higgsfield keeps too long.
+    task_submit_deadline: Duration = timedelta(hours=24)
+    task_run_deadline: Duration = timedelta(hours=6)
+
+    # Callbacks to clients (Standard Webhooks signatures)
+    callback_timeout_seconds: float = Field(10.0, gt=0)
+    callback_retry_window: Duration = timedelta(hours=24)  # keep retrying at least this long
+    callback_retry_max_seconds: float = Field(3600.0, gt=0)  # the longest wait between two attempts
+    idempotency_ttl: Duration = timedelta(hours=24)
+    callback_allow_private: bool = False  # allow callback URLs on private/local addresses
+
+    # Higgsfield webhooks (optional): both set = submissions ask Higgsfield to call us back
+    public_base_url: str | None = None
+    hf_webhook_secret: str | None = None
+
+    # Limits
+    rate_limit_per_minute: int = Field(60, ge=1)
+    login_max_failures: int = Field(5, ge=1)
+    login_failure_window: Duration = timedelta(minutes=15)
+
+    # HTTP server
+    host: str = "0.0.0.0"  # noqa: S104 - a service is meant to be reachable
+    port: int = Field(8018, ge=0, le=65535)
+    web_concurrency: int = Field(1, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Where the workers of one `serve` share their metrics (see src/metrics/multiproc.py).
+    prometheus_multiproc_dir: Path | None = None
+    max_image_bytes: int = Field(10 * MIB, ge=1)
+    # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).
+    upload_memory_bytes: int = Field(16 * MIB, ge=1)
+
+    # Sandbox upstream (used only without Higgsfield credentials)
+    sandbox_job_seconds: float = Field(6.0, ge=0)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_strong(cls, value: str | None) -> str | None:
+        """Unset is allowed (admin calls answer 503); a guessable token is not."""
+        if value is None:
+            return value
+        if value.strip() in EXAMPLE_SECRETS:
+            raise ValueError(
+                "ADMIN_TOKEN is the placeholder from .env.example; set a random one "
+                "(`python -m src.cli init-env` writes a fresh .env)"
+            )
+        if len(value.strip()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Settings:
+        if bool(self.hf_api_key) != bool(self.hf_api_secret):
+            raise ValueError(
+                "HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)"
+            )
+        return self
+
+    @field_validator("hf_v2_models")
+    @classmethod
+    def _v2_models_are_api_models(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(API_MODELS))
+        if unknown:
+            raise ValueError(f"HF_V2_MODELS names {unknown}; the API's models are {', '.join(API_MODELS)}")
+        return value
+
+    @property
+    def v2_models(self) -> dict[str, str]:
+        """The v2 model path of each API model name that has one."""
+        merged = {**DEFAULT_V2_MODELS, **self.hf_v2_models}
+        return {name: path.strip().strip("/") for name, path in merged.items() if path.strip().strip("/")}
+
+    @property
+    def offered_models(self) -> tuple[str, ...]:
+        """The API's model names a new task may ask for with HF_API_VERSION."""
+        if self.hf_api_version == "v1":
+            return API_MODELS
+        return tuple(name for name in API_MODELS if name in self.v2_models)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sandbox(self) -> bool:
+        """No Higgsfield credentials: talk to the built-in sandbox instead."""
+        return not (self.hf_api_key and self.hf_api_secret)
+
+    @property
+    def upstream_base_url(self) -> str:
+        if self.sandbox:
+            return f"http://127.0.0.1:{self.port}{SANDBOX_PREFIX}"
+        return self.hf_base_url.rstrip("/")
+
+    @property
+    def upstream_credentials(self) -> tuple[str, str]:
+        if self.sandbox:
+            return SANDBOX_CREDENTIAL, SANDBOX_CREDENTIAL
+        return str(self.hf_api_key), str(self.hf_api_secret)
+
+    @property
+    def hf_webhook_url(self) -> str | None:
+        if self.public_base_url and self.hf_webhook_secret:
+            return self.public_base_url.rstrip("/") + "/api/higgsfield/webhook"
+        return None
+
+    @property
+    def submit_interval(self) -> float:
+        return self.submit_interval_seconds or self.poll_interval_seconds
+
+    @cached_property
+    def db_url(self) -> str:
+        """The Tortoise URL: DATABASE_URL, else MySQL from DB_*, else the SQLite file."""
+        if self.database_url:
+            return self.database_url
+        if self.db_socket or self.db_host:
+            auth = f"{quote(self.db_user, safe='')}:{quote(self.db_password, safe='')}"
+            if self.db_socket:
+                return f"mysql://{auth}@localhost/{self.db_name}?unix_socket={quote(self.db_socket)}&charset=utf8mb4"
+            return f"mysql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}?charset=utf8mb4"
+        return f"sqlite://{self.sqlite_path}"
+
+    @property
+    def db_is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")

@@ -1,0 +1,61 @@
+"""Domain errors. Services raise these; `src/web/error_handlers.py` turns them into answers."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+
+
+class InvalidField(DomainError):
+    """A 422 in FastAPI's validation shape, naming the field at fault by its name only: where the
+    field was (the body, the query) is the web layer's to say."""
+
+    status_code = 422
+
+    def __init__(self, field: str, detail: str, *, kind: str = "value_error") -> None:
+        super().__init__(detail)
+        self.field = field
+        self.kind = kind
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)} if retry_after else None)
+
+
+class RateLimited(DomainError):
+    """A 429: the caller must wait `retry_after` seconds (sent as Retry-After, at least 1)."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after)})

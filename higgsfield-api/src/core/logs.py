@@ -1,0 +1,83 @@
+"""Logging of the server process: one JSON object a line (tests leave logging to pytest).
+
+Every line has `timestamp`, `level`, `logger` and `message`; `request_id` inside a request;
+`task_id` where the code works on one task; the access line of each request adds `method`,
+`route` (the route template, never the raw path, which may hold a secret such as the health
+uuid), `status` and `duration_ms`. Uvicorn's own loggers go through the same formatter.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic_core import to_json
+
+from src.core.config import Settings
+from src.core.request_id import current_request_id
+from src.core.task_context import current_task_id
+
+# Attributes a caller may pass with `extra=` that become keys of the line.
+EXTRA_KEYS = ("method", "route", "status", "duration_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one compact JSON object; values that JSON lacks become strings."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or current_request_id.get()
+        if request_id:
+            line["request_id"] = request_id
+        for key in EXTRA_KEYS:
+            value = getattr(record, key, None)
+            if value is not None:
+                line[key] = value
+        task_id = getattr(record, "task_id", None) or current_task_id.get()
+        if task_id:
+            line["task_id"] = str(task_id)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return to_json(line, fallback=str).decode()
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """A `logging.config.dictConfig` for the service, also handed to uvicorn as its log_config,
+    so that the lines uvicorn writes before and after the app runs are JSON too."""
+    quiet = "WARNING" if logging.getLevelName(level) < logging.WARNING else level
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "root": {"level": level, "handlers": ["json"]},
+        "loggers": {
+            # Uvicorn's loggers write through the root handler (uvicorn would give them their own).
+            "uvicorn": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            # Replaced by the service's own access line (src.access), one per request.
+            "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            # httpx logs every request line at INFO, URLs included: keep that for DEBUG.
+            "httpx": {"level": quiet},
+            # APScheduler logs every run of every interval job at INFO.
+            "apscheduler": {"level": quiet},
+        },
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    # The lines never show thread or process names: records need not look them up (a few µs a
+    # line, on every request's access line).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.config.dictConfig(logging_config(settings.log_level))

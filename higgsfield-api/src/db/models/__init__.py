@@ -1,0 +1,33 @@
+"""All models of the service, in one Tortoise app named `models`."""
+
+from src.db.models.clients import ApiKey, Client
+from src.db.models.coordination import LoginFailure, WorkerLease
+from src.db.models.motions import Motion
+from src.db.models.tasks import (
+    FINAL_STATUSES,
+    PUBLIC_STATUSES,
+    PUBLIC_TASK_FIELDS,
+    UPSTREAM_STATUSES,
+    CallbackAttempt,
+    IdempotencyKey,
+    Task,
+    TaskImage,
+    TaskStatus,
+)
+
+__all__ = [
+    "FINAL_STATUSES",
+    "PUBLIC_STATUSES",
+    "PUBLIC_TASK_FIELDS",
+    "UPSTREAM_STATUSES",
+    "ApiKey",
+    "CallbackAttempt",
+    "Client",
+    "IdempotencyKey",
+    "LoginFailure",
+    "Motion",
+    "Task",
+    "TaskImage",
+    "TaskStatus",
+    "WorkerLease",
+]

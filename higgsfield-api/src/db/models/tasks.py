@@ -1,0 +1,150 @@
+"""Image-to-video tasks and the input images waiting to be uploaded."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from src.db.models.clients import Client
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    SUBMITTING = "submitting"  # internal: a worker is sending it now; shown as pending
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NSFW = "nsfw"
+    CANCELED = "canceled"
+
+
+FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.NSFW, TaskStatus.CANCELED})
+UPSTREAM_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.IN_PROGRESS})
+PUBLIC_STATUSES = tuple(s for s in TaskStatus if s is not TaskStatus.SUBMITTING)
+# The task columns a client sees (shaped by src/tasks/service.py `public`), in answer order.
+PUBLIC_TASK_FIELDS = (
+    "id",
+    "status",
+    "prompt",
+    "motion",
+    "model",
+    "duration",
+    "metadata",
+    "video_url",
+    "thumbnail_url",
+    "error",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "callback_url",
+    "callback_delivered",
+    "callback_attempts",
+    "callback_last_status",
+)
+
+
+class Task(Model):
+    id = fields.UUIDField(primary_key=True)
+    client: fields.ForeignKeyRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="tasks", on_delete=fields.CASCADE
+    )
+    status = fields.CharField(max_length=16, db_index=True)
+
+    prompt = fields.TextField()
+    motion = fields.CharField(max_length=128)
+    motion_id = fields.CharField(max_length=64)
+    model = fields.CharField(max_length=16)
+    duration = fields.SmallIntField()
+    metadata = fields.JSONField(null=True)
+    motion_strength = fields.FloatField()
+    seed = fields.IntField(null=True)
+    enhance_prompt = fields.BooleanField(default=False)
+
+    image_url = fields.TextField(null=True)  # the upstream public_url once uploaded
+    # Higgsfield's id of the job: the job set's id on v1, the request_id on v2.
+    job_set_id = fields.CharField(max_length=64, null=True, unique=True)
+    # The API generation the task was sent with (HF_API_VERSION then), followed with after an upgrade.
+    # Rows from before the column existed were all sent with v1.
+    upstream_api = fields.CharField(max_length=4, default="v1", db_default="v1")
+    video_url = fields.TextField(null=True)
+    thumbnail_url = fields.TextField(null=True)
+    error = fields.TextField(null=True)
+
+    # The client's callback: due once the task is final, then retried until delivered or given up.
+    callback_url = fields.TextField(null=True)
+    callback_due_at = fields.DatetimeField(null=True, db_index=True)
+    callback_attempts = fields.IntField(default=0, db_default=0)
+    callback_delivered = fields.BooleanField(default=False, db_default=False)
+    callback_last_status = fields.IntField(null=True)
+
+    # Work bookkeeping: retries and the claim a worker holds (see src/jobs/claims.py).
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    lease_owner = fields.CharField(max_length=64, null=True, db_index=True)
+    lease_until = fields.DatetimeField(null=True)
+
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    submitted_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "tasks"
+        # (client_id, created_at, id): a page of tasks, newest first, read straight off the index.
+        # (status, lease_until): the busy upstream slots, counted on every dispatch round, without
+        # reading every pending task.
+        indexes = (
+            ("client_id", "created_at", "id"),
+            ("status", "next_attempt_at"),
+            ("status", "lease_until"),
+        )
+
+
+class TaskImage(Model):
+    """The client's image, kept until Higgsfield has it, then deleted."""
+
+    task: fields.OneToOneRelation[Task] = fields.OneToOneField(
+        "models.Task", related_name="image", on_delete=fields.CASCADE, primary_key=True
+    )
+    content_type = fields.CharField(max_length=32)
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "task_images"
+
+
+class CallbackAttempt(Model):
+    """One delivery attempt of a task's callback: when, and what the receiver answered."""
+
+    id = fields.IntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="callback_attempt_log", on_delete=fields.CASCADE
+    )
+    attempted_at = fields.DatetimeField()
+    status_code = fields.IntField(null=True)
+    error = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "callback_attempts"
+
+
+class IdempotencyKey(Model):
+    """The first answer to a create with an Idempotency-Key, replayed for 24 hours."""
+
+    id = fields.IntField(primary_key=True)
+    client: fields.ForeignKeyRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=255)
+    fingerprint = fields.CharField(max_length=64)  # SHA-256 of the request's fields and image
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    status_code = fields.IntField()
+    response = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_keys"
+        unique_together = (("client_id", "key"),)

@@ -1,0 +1,38 @@
+"""Tortoise configuration: one place that turns settings into an ORM config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.contrib.fastapi import RegisterTortoise
+
+from src.core.config import Settings
+
+MODELS_MODULE = "src.db.models"
+MIGRATIONS_MODULE = "src.db.migrations"
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    url = settings.db_url
+    if settings.db_is_sqlite:
+        if not settings.database_url:  # the default file: make its folder (a given URL's is the user's)
+            settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        # Several workers may share one file: wait for a lock instead of failing at once.
+        url += ("&" if "?" in url else "?") + "busy_timeout=10000"
+    return {
+        "connections": {"default": url},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def register_orm(settings: Settings) -> RegisterTortoise:
+    """The ORM as a lifespan resource (`async with register_orm(settings): ...`)."""
+    return RegisterTortoise(config=tortoise_config(settings))

@@ -1,0 +1,44 @@
+"""What the scheduler jobs share: settings, the HTTP clients and this worker's name."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+
+from src.core.config import Settings
+
+if TYPE_CHECKING:  # the jobs layer sits below the upstream package that uses it
+    from src.upstream.client import Upstream
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    # Higgsfield: `.default` for new submissions, `.of(version)` for a task sent with that version.
+    higgsfield: Upstream
+    worker_id: str = field(default_factory=new_worker_id)
+    # Callbacks to clients go through a client of their own: other timeouts, never hf credentials.
+    callbacks_http: httpx.AsyncClient | None = None
+    # Called when a job ends a task, so that its callback goes out now, not at the next tick.
+    on_final: Callable[[], None] = field(default=lambda: None)
+    # time.monotonic() after which the next submit round tidies up (see submit.submit_pending).
+    tidy_up_after: float = 0.0
+
+    def backoff(self, attempts: int, max_seconds: float | None = None) -> timedelta:
+        """Exponential backoff with full jitter in [½, 1] of the step, capped at `max_seconds`
+        (default: retry_max_seconds)."""
+        cap = self.settings.retry_max_seconds if max_seconds is None else max_seconds
+        step = min(cap, self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret

@@ -1,0 +1,40 @@
+"""Named leases that one process holds at a time (a row in `worker_leases`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from src.core.clock import utcnow
+from src.db.models import WorkerLease
+
+DISPATCH = "dispatch"
+
+
+async def acquire(name: str, owner: str, seconds: float) -> bool:
+    """Takes (or renews) the lease for `seconds`; False while another owner holds it."""
+    now = utcnow()
+    until = now + timedelta(seconds=seconds)
+    free_or_mine = Q(until__isnull=True) | Q(until__lt=now) | Q(owner=owner)
+    if await WorkerLease.filter(free_or_mine, name=name).update(owner=owner, until=until):
+        return True
+    try:
+        await WorkerLease.create(name=name, owner=owner, until=until)
+    except IntegrityError:
+        return False  # the row exists and someone else holds it
+    return True
+
+
+async def release(name: str, owner: str) -> None:
+    await WorkerLease.filter(name=name, owner=owner).update(owner=None, until=None)
+
+
+async def cap_state(name: str) -> tuple[int | None, datetime | None]:
+    rows = await WorkerLease.filter(name=name).values_list("cap_busy", "cap_until")
+    return rows[0] if rows else (None, None)
+
+
+async def record_cap(name: str, busy: int | None, until: datetime | None) -> None:
+    await WorkerLease.filter(name=name).update(cap_busy=busy, cap_until=until)

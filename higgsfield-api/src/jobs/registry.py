@@ -1,0 +1,28 @@
+"""The service's scheduled jobs as the rest of the app sees them: runners to nudge, a scheduler
+to ask about. Built by `src.scheduling.build_jobs`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from src.jobs.runner import CoalescingRunner
+
+
+@dataclass
+class Jobs:
+    scheduler: AsyncIOScheduler
+    submit: CoalescingRunner
+    poll: CoalescingRunner
+    catalog: CoalescingRunner
+    # Runs on the interval; anything that ends a task may `nudge()` it to send the callback at once.
+    callbacks: CoalescingRunner
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    async def drain(self) -> None:
+        for runner in (self.submit, self.poll, self.catalog, self.callbacks):
+            await runner.drain()

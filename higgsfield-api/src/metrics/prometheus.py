@@ -1,0 +1,93 @@
+"""The service's Prometheus metrics, and their rendering for `GET /metrics`.
+
+Counters and histograms are updated where things happen (the access middleware, the
+Higgsfield client). With `PROMETHEUS_MULTIPROC_DIR` set (see `multiproc.py`) every worker
+writes them to files there and a scrape adds up all workers; otherwise they live in this
+process. The task gauges are read from the database at scrape time (`task_gauges.py`), so
+they are the same whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from src.metrics.multiproc import ENV
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNMATCHED_ROUTE = "<unmatched>"
+
+# The `_created` series (a timestamp per label set) double the exposition for nothing we use.
+disable_created_metrics()
+
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+http_requests = Counter(
+    "hfapi_http_requests_total",
+    "HTTP requests answered, by method, route template and status",
+    ("method", "route", "status"),
+)
+http_duration = Histogram(
+    "hfapi_http_request_duration_seconds",
+    "Time from the request's arrival to the end of its answer, by method, route template and status",
+    ("method", "route", "status"),
+    buckets=HTTP_BUCKETS,
+)
+upstream_calls = Counter(
+    "hfapi_upstream_requests_total",
+    "Calls to Higgsfield by endpoint (upload_url, put, motions, dop, job_set) and outcome "
+    "(ok, transient, permanent, concurrency_cap)",
+    ("endpoint", "outcome"),
+)
+upstream_duration = Histogram(
+    "hfapi_upstream_request_duration_seconds",
+    "Duration of calls to Higgsfield, by endpoint and outcome",
+    ("endpoint", "outcome"),
+    buckets=UPSTREAM_BUCKETS,
+)
+
+# `.labels()` validates and locks on every call; the label sets are few, so keep the children.
+_http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    key = (method, route, status)
+    children = _http_children.get(key)
+    if children is None:
+        labels = (method, route, str(status))
+        children = _http_children[key] = (http_requests.labels(*labels), http_duration.labels(*labels))
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def observe_upstream(endpoint: str, outcome: str, seconds: float) -> None:
+    upstream_calls.labels(endpoint, outcome).inc()
+    upstream_duration.labels(endpoint, outcome).observe(seconds)
+
+
+def render(*extra: Collector) -> bytes:
+    """The exposition: this process's metrics (or all workers' in multiprocess mode), then the
+    `extra` collectors (the task gauges read for this scrape)."""
+    if os.environ.get(ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        text = generate_latest(registry)
+    else:
+        text = generate_latest(REGISTRY)
+    if extra:
+        scrape = CollectorRegistry(auto_describe=False)
+        for collector in extra:
+            scrape.register(collector)
+        text += generate_latest(scrape)
+    return text

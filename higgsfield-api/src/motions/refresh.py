@@ -1,0 +1,32 @@
+"""Motion catalog job: load it at start (retrying until it works), then refresh it hourly."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from src.jobs.context import JobContext
+from src.motions import service as motions
+from src.upstream.errors import UpstreamError
+
+logger = logging.getLogger(__name__)
+
+
+class CatalogRefresher:
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+        self._loaded_at: float | None = None
+
+    async def __call__(self) -> None:
+        """Runs every few seconds; only calls Higgsfield when the catalog is missing or old."""
+        if (
+            self._loaded_at
+            and time.monotonic() - self._loaded_at < self._ctx.settings.motions_refresh_seconds
+        ):
+            return
+        try:
+            await motions.refresh_catalog(self._ctx.higgsfield.default)
+        except UpstreamError as exc:
+            logger.warning("Loading the motion catalog failed, will retry: %s", exc)
+            return
+        self._loaded_at = time.monotonic()

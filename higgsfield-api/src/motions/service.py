@@ -1,0 +1,74 @@
+"""The motion catalog: loaded from Higgsfield at run time, cached in the database."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from tortoise.transactions import in_transaction
+
+from src.core.errors import InvalidField, ServiceUnavailable
+from src.db import fast_reads
+from src.db.models import Motion
+from src.motions import builtin
+
+if TYPE_CHECKING:
+    from src.upstream.client import HiggsfieldClient
+
+logger = logging.getLogger(__name__)
+CATALOG_RETRY_AFTER_SECONDS = 5
+
+
+def motion_name(title: str) -> str:
+    """Higgsfield's "Crash Zoom In" is the service's CRASH_ZOOM_IN."""
+    return re.sub(r"[\s\-]+", "_", title.strip()).upper()
+
+
+async def refresh_catalog(higgsfield: HiggsfieldClient) -> int:
+    """Replaces the cached catalog with Higgsfield's; returns the number of motions."""
+    catalog: dict[str, dict[str, Any]] = {}
+    items = await higgsfield.list_motions()
+    if items is None:  # this API generation has no catalog: the built-in names
+        items = builtin.catalog()
+    for item in items:
+        if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
+            continue
+        catalog[str(item["id"])] = {
+            "name": motion_name(str(item["name"])),
+            "title": str(item["name"]),
+            "description": item.get("description"),
+            "preview_url": item.get("preview_url"),
+        }
+    if not catalog:
+        logger.warning("Higgsfield returned an empty motion catalog; keeping the cached one")
+        return await Motion.all().count()
+    async with in_transaction():
+        await Motion.exclude(id__in=list(catalog)).delete()
+        existing = set(await Motion.filter(id__in=list(catalog)).values_list("id", flat=True))
+        for motion_id, fields in catalog.items():
+            if motion_id in existing:
+                await Motion.filter(id=motion_id).update(**fields)
+            else:
+                await Motion.create(id=motion_id, **fields)
+    logger.info("Motion catalog refreshed: %d motions", len(catalog))
+    return len(catalog)
+
+
+async def list_motions() -> list[dict[str, Any]]:
+    return await Motion.all().order_by("name").values("name", "id", "description")
+
+
+async def resolve(name: str) -> tuple[str, str]:
+    """(normalised name, upstream id) of a motion given by any case; 422 lists the valid names."""
+    wanted = motion_name(name)
+    found = await fast_reads.motion_id(wanted)
+    if found:
+        return wanted, found
+    names = await Motion.all().order_by("name").values_list("name", flat=True)
+    if not names:
+        raise ServiceUnavailable(
+            "The motion catalog has not been loaded from Higgsfield yet; try again shortly",
+            retry_after=CATALOG_RETRY_AFTER_SECONDS,
+        )
+    raise InvalidField("motion", f"Unknown motion {name!r}; valid motions: {', '.join(names)}")

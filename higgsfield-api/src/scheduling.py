@@ -1,0 +1,50 @@
+"""The APScheduler instance and its jobs, started inside the app's lifespan: the one place that
+wires each domain's job to its runner and its interval."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from src.callbacks.delivery import deliver_due_callbacks
+from src.core.clock import utcnow
+from src.jobs.context import JobContext
+from src.jobs.registry import Jobs
+from src.jobs.runner import CoalescingRunner
+from src.motions.refresh import CatalogRefresher
+from src.upstream.poll import poll_in_flight
+from src.upstream.submit import submit_pending
+
+CATALOG_CHECK_SECONDS = 3.0
+
+
+def build_jobs(ctx: JobContext) -> Jobs:
+    settings = ctx.settings
+    jobs = Jobs(
+        scheduler=AsyncIOScheduler(timezone="UTC"),
+        submit=CoalescingRunner("submit", lambda: submit_pending(ctx)),
+        poll=CoalescingRunner("poll", lambda: poll_in_flight(ctx)),
+        catalog=CoalescingRunner("motions", CatalogRefresher(ctx)),
+        callbacks=CoalescingRunner("callbacks", lambda: deliver_due_callbacks(ctx)),
+    )
+    ctx.on_final = jobs.callbacks.nudge
+    start: datetime = utcnow()
+    for runner, seconds in (
+        (jobs.catalog, min(CATALOG_CHECK_SECONDS, settings.motions_refresh_seconds)),
+        (jobs.submit, settings.submit_interval),
+        (jobs.poll, settings.poll_interval_seconds),
+        (jobs.callbacks, settings.poll_interval_seconds),
+    ):
+        jobs.scheduler.add_job(
+            runner.run,
+            "interval",
+            seconds=seconds,
+            id=runner.name,
+            next_run_time=start,
+            # The runner itself coalesces overlapping runs; this only keeps APScheduler quiet.
+            max_instances=3,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+    return jobs

@@ -1,0 +1,69 @@
+"""Idempotency-Key on create, with Stripe's rules: the same key from the same client within
+the TTL replays the first answer (same status and body) and makes no second task; the same
+key with different fields is a 409. Only answers that created a task are kept."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from src.core.clock import utcnow
+from src.core.errors import Conflict
+from src.db.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status_code: int
+    body: dict[str, Any]
+
+
+def fingerprint(fields: dict[str, Any], image: bytes) -> str:
+    """A digest of everything the client sent: its form fields (as validated) and image bytes."""
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
+    digest.update(hashlib.sha256(image).digest())
+    return digest.hexdigest()
+
+
+def fields_of(new: Any) -> dict[str, Any]:
+    values = asdict(new)
+    values.pop("image")
+    values.pop("image_content_type")
+    return values
+
+
+async def replay(client_id: uuid.UUID, key: str, print_: str, ttl: timedelta) -> Replay | None:
+    """The stored first answer for this key, None when the key is new (or expired)."""
+    row = await IdempotencyKey.get_or_none(client_id=client_id, key=key)
+    if row is None:
+        return None
+    if row.created_at < utcnow() - ttl:
+        await IdempotencyKey.filter(id=row.id).delete()  # expired: the key may be used afresh
+        return None
+    if row.fingerprint != print_:
+        raise Conflict(
+            "This Idempotency-Key was already used with different fields; use a new key for a new task"
+        )
+    return Replay(row.status_code, row.response)
+
+
+async def remember(
+    client_id: uuid.UUID, key: str, print_: str, task_id: uuid.UUID, status_code: int, body: dict[str, Any]
+) -> None:
+    """Stores the first answer; call inside the transaction that creates the task."""
+    await IdempotencyKey.create(
+        client_id=client_id,
+        key=key,
+        fingerprint=print_,
+        task_id=task_id,
+        status_code=status_code,
+        response=to_jsonable_python(body),  # the same JSON forms the answer itself uses
+    )

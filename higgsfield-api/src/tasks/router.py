@@ -1,0 +1,123 @@
+"""/api/higgsfield: image-to-video tasks and the motion catalog."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi.responses import JSONResponse, Response
+
+from src.auth.dependencies import CurrentClientId
+from src.tasks import intake as task_intake
+from src.tasks import service as tasks
+from src.tasks.dependencies import OwnTask
+from src.tasks.encoding import json_response
+from src.tasks.forms import TaskForm, task_form
+from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
+from src.web.deps import JobsDep, SettingsDep, UpstreamDep
+from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
+
+router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
+I2V = "/i2v"
+
+
+async def create_task(
+    client_id: CurrentClientId,
+    form: Annotated[TaskForm, Depends(task_form)],
+    settings: SettingsDep,
+    jobs: JobsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retry safely: the same key within 24 h replays the first answer",
+        ),
+    ] = None,
+) -> JSONResponse:
+    new = await form.to_new_task(settings)
+    intake = await task_intake.take(
+        client_id, new, settings, idempotency_key, created_status=status.HTTP_202_ACCEPTED
+    )
+    if not intake.replayed:
+        jobs.submit.nudge()
+    headers = {"Location": f"{router.prefix}{I2V}/{intake.body['id']}"}
+    if intake.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(intake.body, status_code=intake.status_code, headers=headers)
+
+
+async def list_tasks(
+    client_id: CurrentClientId,
+    status_: Annotated[PublicStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    return json_response(await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor))
+
+
+CREATE_RESPONSES = {
+    **UNPARSABLE_BODY,
+    **API_KEY_REQUIRED,
+    409: error("Idempotency-Key reused with different fields"),
+    413: error("Image too large: at most MAX_IMAGE_BYTES (10 MiB)"),
+    415: error("Not a JPEG, PNG or WEBP image"),
+    429: RATE_LIMITED,
+    503: error("The motion catalog is not loaded yet", retry_after=True),
+}
+
+
+# Routes are matched in the order they are added: the reads clients make most come first.
+@router.get(
+    I2V + "/{task_id}",
+    response_model=TaskOut,
+    responses={**API_KEY_REQUIRED, 404: NOT_FOUND},
+)
+async def get_task(task: OwnTask, task_id: uuid.UUID) -> Response:
+    # The OwnTask dependency reads `task_id` itself (with the key, in one query); it is declared
+    # here for the schema and for FastAPI's 422 on a malformed id, which comes before this call.
+    assert task is not None  # noqa: S101 - None only for a malformed id, answered 422 before
+    return json_response(task)
+
+
+# The path works with and without the final slash, with no redirect.
+for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
+    router.add_api_route(
+        path,
+        list_tasks,
+        methods=["GET"],
+        response_model=TaskPage,
+        responses=API_KEY_REQUIRED,
+        include_in_schema=in_schema,
+        summary="List your tasks, newest first",
+    )
+    router.add_api_route(
+        path,
+        create_task,
+        methods=["POST"],
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=TaskOut,
+        responses=CREATE_RESPONSES,
+        include_in_schema=in_schema,
+        summary="Create an image-to-video task",
+    )
+
+
+@router.post(
+    I2V + "/{task_id}/cancel",
+    response_model=TaskOut,
+    responses={
+        **API_KEY_REQUIRED,
+        404: NOT_FOUND,
+        409: error("Higgsfield has started the task (or its API cannot cancel), or it is final"),
+        503: error("Higgsfield could not be reached to cancel the task: try again", retry_after=True),
+    },
+)
+async def cancel_task(
+    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep
+) -> dict:
+    task = await tasks.cancel(client_id, task_id, upstream)
+    jobs.callbacks.nudge()
+    return task

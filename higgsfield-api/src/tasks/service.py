@@ -1,0 +1,186 @@
+"""Image-to-video tasks as a client sees them: create, read, list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from tortoise.transactions import in_transaction
+
+from src.auth import service as auth
+from src.core import security
+from src.core.clock import utcnow
+from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
+from src.db import fast_reads
+from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskImage, TaskStatus
+from src.motions import service as motions
+from src.tasks import idempotency as idempotency_keys
+from src.tasks import transitions
+from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
+
+if TYPE_CHECKING:
+    from src.upstream.client import Upstream
+
+CANCEL_RETRY_AFTER = 5
+
+PUBLIC_FIELDS = PUBLIC_TASK_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    prompt: str
+    motion: str
+    model: str
+    duration: int
+    metadata: dict[str, Any] | None
+    motion_strength: float
+    seed: int | None
+    enhance_prompt: bool
+    callback_url: str | None
+    image: bytes
+    image_content_type: str
+
+
+def public(row: dict[str, Any]) -> dict[str, Any]:
+    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it, keys in the order of
+    the answer's schema (TaskOut), so that it can be written out as it is."""
+    status = row["status"]
+    url = row["callback_url"]
+    return {
+        "id": row["id"],
+        "status": TaskStatus.PENDING.value if status == TaskStatus.SUBMITTING else status,
+        "prompt": row["prompt"],
+        "motion": row["motion"],
+        "model": row["model"],
+        "duration": row["duration"],
+        "metadata": row["metadata"],
+        "video_url": row["video_url"],
+        "thumbnail_url": row["thumbnail_url"],
+        "error": row["error"],
+        "callback": {
+            "url": url,
+            "delivered": bool(row["callback_delivered"]),
+            "attempts": row["callback_attempts"],
+            "last_status": row["callback_last_status"],
+        }
+        if url
+        else None,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "completed_at": row["completed_at"],
+    }
+
+
+async def create(
+    client_id: uuid.UUID, new: NewTask, *, idempotency: tuple[str, str, int] | None = None
+) -> dict[str, Any]:
+    """Stores a pending task with its image (and, with `idempotency` = (key, fingerprint, the
+    status code of the answer), the answer to replay) in one transaction."""
+    motion, motion_id = await motions.resolve(new.motion)
+    async with in_transaction():
+        task = await Task.create(
+            id=uuid.uuid4(),
+            client_id=client_id,
+            status=transitions.INITIAL_STATUS,
+            prompt=new.prompt,
+            motion=motion,
+            motion_id=motion_id,
+            model=new.model,
+            duration=new.duration,
+            metadata=new.metadata,
+            motion_strength=new.motion_strength,
+            seed=new.seed,
+            enhance_prompt=new.enhance_prompt,
+            callback_url=new.callback_url,
+            next_attempt_at=utcnow(),
+        )
+        await TaskImage.create(task=task, content_type=new.image_content_type, data=new.image)
+        answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+        if idempotency:
+            key, print_, status_code = idempotency
+            await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
+    return answer
+
+
+async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
+    rows = await Task.filter(id=task_id, client_id=client_id).values(*PUBLIC_FIELDS)
+    if not rows:
+        raise NotFound("Task not found")
+    return public(rows[0])
+
+
+async def get_with_key(api_key: str | None, task_id: uuid.UUID) -> dict[str, Any]:
+    """`GET /i2v/{id}`, the call clients make most: the key check and the task in one query.
+    Only when that finds nothing does a second query tell a bad key (401) from a task that is
+    not the caller's (404), in the order the other routes answer."""
+    if api_key:
+        found = await fast_reads.task_for_key(security.hash_api_key(api_key), task_id)
+        if found:
+            task, key = found
+            await auth.touch_key(key)
+            return public(task)
+    await auth.authenticate(api_key)
+    raise NotFound("Task not found")
+
+
+def _encode_cursor(created_at: datetime, task_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{task_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created_at, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created_at), uuid.UUID(task_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidField("cursor", "Invalid cursor; pass next_cursor as returned") from None
+
+
+async def list_for(
+    client_id: uuid.UUID, *, status: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Newest first, keyset-paginated on (created_at, id): stable while tasks are added."""
+    statuses: tuple[str, ...] = ()
+    if status == TaskStatus.PENDING:
+        statuses = (TaskStatus.PENDING.value, TaskStatus.SUBMITTING.value)
+    elif status:
+        statuses = (str(status),)
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await fast_reads.task_page(client_id, statuses=statuses, after=after, limit=limit + 1)
+    next_cursor = (
+        _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    )
+    return {"items": [public(row) for row in rows[:limit]], "next_cursor": next_cursor}
+
+
+async def cancel(client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream) -> dict[str, Any]:
+    """A task still pending here is canceled and never sent. One Higgsfield has is canceled
+    there first (v2, while Higgsfield has not started it), and ends `canceled` only once
+    Higgsfield accepted that. Anything else is a Conflict."""
+    if await transitions.cancel_pending(client_id, task_id):
+        return await get(client_id, task_id)
+    rows = await Task.filter(id=task_id, client_id=client_id).values("status", "job_set_id", "upstream_api")
+    if not rows:
+        raise NotFound("Task not found")
+    status, request_id, version = rows[0]["status"], rows[0]["job_set_id"], rows[0]["upstream_api"]
+    if status in FINAL_STATUSES:
+        raise Conflict(f"The task is already {status}")
+    if not request_id:
+        raise Conflict("The task is being sent to Higgsfield right now; try again in a few seconds")
+    try:
+        await upstream.of(version).cancel(request_id)
+    except CancelRefused as exc:
+        if exc.status_code is None:
+            raise Conflict("Higgsfield already has this task and its API cannot cancel it") from None
+        raise Conflict("Higgsfield has already started this task; it can no longer be canceled") from None
+    except UpstreamTransient:
+        raise ServiceUnavailable(
+            "Higgsfield could not be reached to cancel the task; try again", retry_after=CANCEL_RETRY_AFTER
+        ) from None
+    except UpstreamPermanent as exc:
+        raise Conflict(f"Higgsfield refused to cancel the task: {exc}") from None
+    await transitions.cancel_upstream(client_id, task_id)
+    return await get(client_id, task_id)

@@ -1,0 +1,192 @@
+"""Every change of a task's status, in one place.
+
+    pending --claim--> submitting --answer--> queued --> in_progress --> completed | failed | nsfw
+       |                   |                    |  \\                          (canceled by Higgsfield)
+       +--> canceled       +--> pending (retry)  +--> canceled (v2 cancel, upstream said 202)
+       +--> failed         +--> failed (refused, or the outcome is unknown)
+
+Each write is one conditional UPDATE on the status the task must have (and, for a claimed
+task, on the claim), so two writers never both win. A transition that ends the task, or hands
+it to Higgsfield, also releases its lease and drops its stored image, which nothing needs any
+more; a final status makes the client's callback due. Nothing outside this module writes
+`status` (tests/test_layout.py checks that).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import Q
+
+from src.core.clock import utcnow
+from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskImage, TaskStatus
+
+INITIAL_STATUS = TaskStatus.PENDING
+RELEASED = {"lease_owner": None, "lease_until": None}
+
+
+def _final(status: TaskStatus, now: datetime, **fields: Any) -> dict[str, Any]:
+    assert status in FINAL_STATUSES, status  # noqa: S101 - a programming error, not input
+    return {
+        "status": status,
+        "completed_at": now,
+        "updated_at": now,
+        "callback_due_at": now,
+        **RELEASED,
+        **fields,
+    }
+
+
+async def drop_images(task_ids: Iterable[uuid.UUID]) -> None:
+    """The stored images of tasks that no longer need them (sent, or ended)."""
+    ids = list(task_ids)
+    if ids:
+        await TaskImage.filter(task_id__in=ids).delete()
+
+
+async def _end_where(filters: Q, status: TaskStatus, **fields: Any) -> int:
+    """Ends every task matching `filters` (re-checked by the UPDATE itself); drops their images."""
+    ids = list(await Task.filter(filters).values_list("id", flat=True))
+    if not ids:
+        return 0
+    ended = await Task.filter(filters, id__in=ids).update(**_final(status, utcnow(), **fields))
+    if ended:
+        await drop_images(await Task.filter(id__in=ids, status=status).values_list("id", flat=True))
+    return ended
+
+
+# A claimed task on its way to Higgsfield (the submit job holds the claim `token`).
+
+
+async def start_submitting(task_id: uuid.UUID, token: str) -> bool:
+    """pending -> submitting, on record before the paid call; False when canceled or the claim is lost."""
+    return bool(
+        await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
+            status=TaskStatus.SUBMITTING
+        )
+    )
+
+
+async def submitted(
+    task_id: uuid.UUID, token: str, *, request_id: str, upstream_api: str, attempts: int, poll_at: datetime
+) -> bool:
+    """submitting -> queued: Higgsfield has it under `request_id`; the image is not needed any more."""
+    now = utcnow()
+    won = await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.SUBMITTING).update(
+        status=TaskStatus.QUEUED,
+        job_set_id=request_id,
+        upstream_api=upstream_api,
+        attempts=attempts,
+        submitted_at=now,
+        updated_at=now,
+        next_attempt_at=poll_at,
+        **RELEASED,
+    )
+    await drop_images([task_id])
+    return bool(won)
+
+
+async def retry_later(task_id: uuid.UUID, token: str, *, attempts: int, at: datetime) -> bool:
+    """Back to pending (from pending or submitting) until `at`, when a transient failure may pass."""
+    return bool(
+        await Task.filter(
+            id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
+        ).update(status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=at, **RELEASED)
+    )
+
+
+async def fail_claimed(task_id: uuid.UUID, token: str, error: str) -> bool:
+    """A claimed task that cannot be sent: failed, with the reason."""
+    won = await Task.filter(
+        id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
+    ).update(**_final(TaskStatus.FAILED, utcnow(), error=error))
+    await drop_images([task_id])
+    return bool(won)
+
+
+# Tasks nobody is moving along (the tidy-up of the submit job and the poll job).
+
+
+async def fail_lost_submissions(lease_ended_before: datetime, error: str) -> int:
+    """Left `submitting` by a worker that crashed: the outcome is unknown, never send it again."""
+    return await _end_where(
+        Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before), TaskStatus.FAILED, error=error
+    )
+
+
+async def fail_unsent(created_before: datetime, lease_free: Q, error: str) -> int:
+    """Pending since before `created_before`: failed rather than sent a day late."""
+    return await _end_where(
+        Q(lease_free, status=TaskStatus.PENDING, created_at__lt=created_before),
+        TaskStatus.FAILED,
+        error=error,
+    )
+
+
+async def fail_overdue(submitted_before: datetime, lease_free: Q, error: str) -> int:
+    """With Higgsfield since before `submitted_before`: the service stops waiting."""
+    return await _end_where(
+        Q(lease_free, status__in=list(UPSTREAM_STATUSES), submitted_at__lt=submitted_before),
+        TaskStatus.FAILED,
+        error=error,
+    )
+
+
+# What Higgsfield says about a task it has.
+
+
+async def follow_upstream(task_id: uuid.UUID, old_status: str, status: TaskStatus, **fields: Any) -> bool:
+    """The status read from Higgsfield, written once: only while the task still has `old_status`."""
+    if status == old_status:
+        return False
+    now = utcnow()
+    values = (
+        _final(status, now, **fields) if status in FINAL_STATUSES else {"status": status, "updated_at": now}
+    )
+    return bool(await Task.filter(id=task_id, status=old_status).update(**values))
+
+
+async def reconcile_submitting(task_id: uuid.UUID, request_id: str) -> bool:
+    """A task whose submission answer was lost, named by Higgsfield's webhook: it has the job after all."""
+    now = utcnow()
+    won = await Task.filter(id=task_id, status=TaskStatus.SUBMITTING, job_set_id=None).update(
+        status=TaskStatus.QUEUED,
+        job_set_id=request_id,
+        submitted_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        **RELEASED,
+    )
+    if won:
+        await drop_images([task_id])
+    return bool(won)
+
+
+# Cancels.
+
+
+async def cancel_pending(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
+    """pending -> canceled; clearing the lease also stops a dispatcher that is uploading it."""
+    won = await Task.filter(id=task_id, client_id=client_id, status=TaskStatus.PENDING).update(
+        **_final(TaskStatus.CANCELED, utcnow())
+    )
+    if won:
+        await drop_images([task_id])
+    return bool(won)
+
+
+async def cancel_upstream(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
+    """queued/in_progress -> canceled, once Higgsfield accepted the cancel of its job."""
+    return bool(
+        await Task.filter(id=task_id, client_id=client_id, status__in=list(UPSTREAM_STATUSES)).update(
+            **_final(TaskStatus.CANCELED, utcnow())
+        )
+    )
+
+
+async def cancel_pending_of(client_id: uuid.UUID) -> int:
+    """Cancels every task of a client that Higgsfield does not have yet; returns how many."""
+    return await _end_where(Q(client_id=client_id, status=TaskStatus.PENDING), TaskStatus.CANCELED)

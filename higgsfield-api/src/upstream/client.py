@@ -1,0 +1,187 @@
+"""The one module that sends requests to Higgsfield; what they look like is the generation's
+(`src.upstream.generations`), how they fail is `src.upstream.errors`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from src.core.config import Settings
+from src.metrics import prometheus as metrics
+from src.upstream.errors import CancelRefused, ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
+from src.upstream.generations import Call, Generation, JobState, Submission, generations
+from src.upstream.http_pool import ShardedHttp
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") or body.get("error") if isinstance(body, dict) else None
+    return str(detail) if detail else response.text[:300]
+
+
+class HiggsfieldClient:
+    """Higgsfield through one API generation."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient | ShardedHttp,
+        base_url: str,
+        api_key: str,
+        api_secret: str,
+        generation: Generation,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self.generation = generation
+        self._headers = generation.headers(api_key, api_secret)
+
+    @property
+    def version(self) -> str:
+        return self.generation.version
+
+    async def _call(
+        self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One request; counted and timed by `endpoint` and outcome for the metrics."""
+        started = time.perf_counter()
+        outcome = "transient"  # also for a call cut short (a cancelled task, a bug in between)
+        try:
+            response = await self._send(method, url, costly=costly, **kwargs)
+            outcome = "ok"
+            return response
+        except ConcurrencyCapReached:
+            outcome = "concurrency_cap"
+            raise
+        except UpstreamPermanent:
+            outcome = "permanent"
+            raise
+        finally:
+            metrics.observe_upstream(endpoint, outcome, time.perf_counter() - started)
+
+    async def _send(self, method: str, url: str, *, costly: bool, **kwargs: Any) -> httpx.Response:
+        what = f"{method} {url.split('?')[0]}"
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise UpstreamTransient(f"{what}: could not connect ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            # The request went out but no answer came back: it may have been acted upon.
+            raise UpstreamTransient(
+                f"{what}: no answer ({type(exc).__name__})", maybe_delivered=costly
+            ) from exc
+        status = response.status_code
+        if status < 400:
+            return response
+        detail = _detail(response)
+        message = f"{what} answered {status}: {detail}"
+        if status == 400 and CONCURRENCY_CAP_MARKER in detail.lower():
+            raise ConcurrencyCapReached(message, status_code=status)
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise UpstreamTransient(message, status_code=status)
+        raise UpstreamPermanent(message, status_code=status)
+
+    async def _api(self, call: Call, *, endpoint: str, costly: bool = False) -> Any:
+        response = await self._call(
+            call.method,
+            self._base_url + call.path,
+            endpoint=endpoint,
+            headers=self._headers,
+            costly=costly,
+            json=call.json,
+            params=call.params,
+        )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UpstreamPermanent(f"{call.method} {call.path}: the answer is not JSON") from exc
+
+    async def upload_image(self, data: bytes, content_type: str) -> str:
+        """generate-upload-url, then PUT the bytes with the headers it asks for; returns the public URL."""
+        slot = await self._api(
+            Call("POST", "/files/generate-upload-url", json={"content_type": content_type}),
+            endpoint="upload_url",
+        )
+        try:
+            upload_url, public_url = slot["upload_url"], slot["public_url"]
+        except (KeyError, TypeError) as exc:
+            raise UpstreamPermanent("generate-upload-url: the answer lacks upload_url/public_url") from exc
+        headers = slot.get("upload_headers") or {"Content-Type": slot.get("content_type") or content_type}
+        # The upload URL is a storage URL, not Higgsfield's API: no credentials go there.
+        await self._call("PUT", upload_url, endpoint="put", content=data, headers=headers)
+        return str(public_url)
+
+    async def list_motions(self) -> list[dict[str, Any]] | None:
+        """Higgsfield's motion catalog, or None when this generation has none."""
+        call = self.generation.catalog()
+        if call is None:
+            return None
+        motions = await self._api(call, endpoint="motions")
+        if not isinstance(motions, list):
+            raise UpstreamPermanent(f"{call.method} {call.path}: the answer is not a list")
+        return motions
+
+    async def submit(self, submission: Submission) -> str:
+        """Starts a paid job; returns Higgsfield's id of it."""
+        answer = await self._api(self.generation.submit(submission), endpoint="dop", costly=True)
+        return self.generation.request_id(answer)
+
+    async def status(self, request_id: str) -> JobState:
+        answer = await self._api(self.generation.status(request_id), endpoint="job_set")
+        return self.generation.job_state(request_id, answer)
+
+    async def cancel(self, request_id: str) -> None:
+        """Cancels a job Higgsfield has not started; CancelRefused when it has (or cannot cancel)."""
+        call = self.generation.cancel(request_id)
+        if call is None:
+            raise CancelRefused(f"Higgsfield's {self.version} API cannot cancel a job")
+        try:
+            await self._api(call, endpoint="cancel")
+        except UpstreamPermanent as exc:
+            if exc.status_code == 400:
+                raise CancelRefused(str(exc), status_code=400) from exc
+            raise
+
+
+class Upstream:
+    """Higgsfield in every generation, over one HTTP pool: `default` (HF_API_VERSION) for new
+    submissions, `of(version)` for a task sent with that version."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient | ShardedHttp,
+        base_url: str,
+        api_key: str,
+        api_secret: str,
+        *,
+        default: str,
+        v2_models: Mapping[str, str],
+    ) -> None:
+        self._clients = {
+            version: HiggsfieldClient(http, base_url, api_key, api_secret, generation)
+            for version, generation in generations(v2_models).items()
+        }
+        self.default = self._clients[default]
+
+    @classmethod
+    def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Upstream:
+        return cls(
+            http,
+            settings.upstream_base_url,
+            *settings.upstream_credentials,
+            default=settings.hf_api_version,
+            v2_models=settings.v2_models,
+        )
+
+    def of(self, version: str) -> HiggsfieldClient:
+        return self._clients[version]

@@ -1,0 +1,35 @@
+"""How a call to Higgsfield can fail, whichever API generation it speaks.
+
+Every failure ends as one of two errors: `UpstreamTransient` (try again later: network,
+timeouts, 408, 429, 5xx, the per-account concurrency cap) or `UpstreamPermanent` (the
+request itself is wrong: other 4xx, malformed answers).
+"""
+
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class UpstreamTransient(UpstreamError):
+    """Worth retrying. `maybe_delivered` is True when the request may have reached Higgsfield
+    (the answer was lost), which matters for calls that cost money."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, maybe_delivered: bool = False):
+        super().__init__(message, status_code=status_code)
+        self.maybe_delivered = maybe_delivered
+
+
+class ConcurrencyCapReached(UpstreamTransient):
+    """Higgsfield's 400 for too many jobs of the account at once: backpressure, not failure."""
+
+
+class UpstreamPermanent(UpstreamError):
+    pass
+
+
+class CancelRefused(UpstreamPermanent):
+    """Higgsfield would not cancel the job: it has started (or its API cannot cancel at all)."""

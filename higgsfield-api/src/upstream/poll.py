@@ -1,0 +1,152 @@
+"""Poll job: reads the job sets of tasks Higgsfield has and writes their progress back.
+
+Reads run with bounded concurrency; a final status is written exactly once, by a
+conditional update on the status the task had when it was read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+
+from src.core.clock import utcnow
+from src.core.task_context import working_on
+from src.db.models import Task, TaskStatus
+from src.jobs.claims import claim_batch, lease_free, new_claim_token
+from src.jobs.context import JobContext
+from src.tasks import transitions
+from src.upstream.errors import UpstreamError, UpstreamPermanent
+from src.upstream.generations import JobState
+
+logger = logging.getLogger(__name__)
+
+UPSTREAM_TO_TASK = {
+    "queued": TaskStatus.QUEUED,
+    "in_progress": TaskStatus.IN_PROGRESS,
+    "completed": TaskStatus.COMPLETED,
+    "failed": TaskStatus.FAILED,
+    "nsfw": TaskStatus.NSFW,
+    "canceled": TaskStatus.CANCELED,
+}
+FAILED_UPSTREAM = "Higgsfield could not generate the video (the job failed upstream; it was not charged)"
+NSFW_UPSTREAM = "Higgsfield flagged the image or prompt as NSFW (the job was not charged)"
+
+
+def outcome(state: JobState) -> tuple[TaskStatus, dict[str, Any]] | None:
+    """The task status and fields to write for an upstream job state; None: nothing to write yet."""
+    status = UPSTREAM_TO_TASK.get(state.status)
+    if status is None:
+        return None
+    if status == TaskStatus.COMPLETED:
+        if not state.video_url:
+            return None  # completed without a result yet: read it again next time
+        return status, {"video_url": state.video_url, "thumbnail_url": state.thumbnail_url}
+    if status == TaskStatus.FAILED:
+        return status, {"error": f"{FAILED_UPSTREAM}: {state.error}" if state.error else FAILED_UPSTREAM}
+    if status == TaskStatus.NSFW:
+        return status, {"error": NSFW_UPSTREAM}
+    if status == TaskStatus.CANCELED:
+        return status, {"error": "Higgsfield canceled the job"}
+    return status, {}
+
+
+async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState) -> bool:
+    """Writes a read job state once; False when nothing changed or another writer was first."""
+    found = outcome(state)
+    if found is None:
+        return False
+    status, fields = found
+    return await transitions.follow_upstream(task_id, old_status, status, **fields)
+
+
+async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) -> None:
+    working_on(row["id"])  # this read runs in an asyncio task of its own (gather)
+    async with limit:
+        try:
+            state = await ctx.higgsfield.of(row["upstream_api"]).status(row["job_set_id"])
+        except UpstreamPermanent as exc:
+            if exc.status_code == 404 and await transitions.follow_upstream(
+                row["id"],
+                row["status"],
+                TaskStatus.FAILED,
+                error="Higgsfield no longer knows this job; it may have expired",
+            ):
+                ctx.on_final()
+            elif exc.status_code != 404:
+                logger.error("Reading job set %s failed: %s", row["job_set_id"], exc)
+            return
+        except UpstreamError as exc:
+            logger.warning("Reading job set %s will be retried: %s", row["job_set_id"], exc)
+            return
+    if await apply_state(row["id"], row["status"], state):
+        logger.info("Task %s is now %s", row["id"], state.status)
+        if state.status not in ("queued", "in_progress"):
+            ctx.on_final()
+
+
+async def expire_overdue(ctx: JobContext) -> int:
+    """With Higgsfield past TASK_RUN_DEADLINE: stop waiting and say so."""
+    now = utcnow()
+    deadline = ctx.settings.task_run_deadline
+    return await transitions.fail_overdue(
+        now - deadline,
+        lease_free(now),
+        f"Higgsfield did not finish the job within {deadline} (TASK_RUN_DEADLINE); "
+        "the service stopped waiting for it",
+    )
+
+
+async def _read_batch(
+    ctx: JobContext, limit: asyncio.Semaphore, token: str, rows: list[dict[str, Any]]
+) -> None:
+    """Reads one claimed batch, then releases it in one UPDATE with the next read one interval
+    away (a task that changed was written by `apply_state`; one that ended is released already)."""
+    await asyncio.gather(*(_read(ctx, limit, row) for row in rows))
+    await Task.filter(id__in=[row["id"] for row in rows], lease_owner=token).update(
+        lease_owner=None,
+        lease_until=None,
+        next_attempt_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
+    )
+
+
+async def poll_in_flight(ctx: JobContext) -> int:
+    """One poll round over the due tasks Higgsfield has; returns how many were read.
+
+    A round takes the tasks due when it started, so it ends even when reading them all takes
+    longer than the interval (a task read early would otherwise be due again, and the round
+    would never end). Batches overlap: the next one is claimed while the last is being read,
+    and one semaphore keeps the reads of the whole round within POLL_CONCURRENCY.
+    """
+    settings = ctx.settings
+    if expired := await expire_overdue(ctx):
+        logger.warning("%d task(s) passed TASK_RUN_DEADLINE and were marked failed", expired)
+    token = new_claim_token(ctx.worker_id)
+    due = Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow())
+    limit = asyncio.Semaphore(settings.poll_concurrency)
+    reading: asyncio.Task[None] | None = None
+    read = 0
+    try:
+        while True:
+            ids = await claim_batch(
+                filters=due,
+                order_by=("next_attempt_at",),
+                limit=settings.poll_batch_size,
+                token=token,
+                lease_seconds=settings.lease_seconds,
+            )
+            if not ids:
+                return read
+            rows = await Task.filter(id__in=ids).values("id", "status", "job_set_id", "upstream_api")
+            batch = asyncio.create_task(_read_batch(ctx, limit, token, rows))
+            if reading is not None:
+                await reading  # at most two batches at once: one finishing, one starting
+            reading = batch
+            read += len(rows)
+    finally:
+        if reading is not None:
+            await reading

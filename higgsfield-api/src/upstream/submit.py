@@ -1,0 +1,231 @@
+"""Submit job: hands pending tasks to Higgsfield, fairly and within its concurrency cap.
+
+A task goes pending --claim--> (upload) --> submitting --DoP--> queued. The `submitting`
+state is written before the paid call, so a crash in that window is seen afterwards and
+the task is never sent a second time blindly (see `reap_lost_submissions`).
+
+One process dispatches at a time (the `dispatch` worker lease), so counting the busy
+upstream slots and claiming tasks to fill them cannot race between processes, and the cap
+is never exceeded. Higgsfield's own concurrency 400 is backpressure: the task goes back to
+`pending`, and no more are sent until one of ours ends (or a while has passed, in case jobs
+of the same account run elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from tortoise.expressions import Q
+
+from src.core.clock import utcnow
+from src.db import fast_reads
+from src.db.models import Client, Task, TaskImage, TaskStatus
+from src.jobs import leases
+from src.jobs.claims import claim_batch, lease_free, new_claim_token, update_claimed
+from src.jobs.context import JobContext
+from src.tasks import transitions
+from src.upstream import webhooks
+from src.upstream.errors import ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
+from src.upstream.generations import Submission
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_OUTCOME = (
+    "The service stopped while sending this task to Higgsfield and cannot tell whether Higgsfield "
+    "received it; it was not sent again, so it cannot have been charged twice. Please create a new task."
+)
+# After Higgsfield's concurrency 400 with no task of ours ending (the account's slots may be
+# taken by jobs we do not follow), try again after this many poll intervals, at most 2 minutes.
+CAP_RETRY_POLLS = 6
+CAP_RETRY_MAX = timedelta(minutes=2)
+
+
+async def busy_slots() -> int:
+    """Tasks that hold (or are about to hold) one of Higgsfield's concurrent slots: sent or being
+    sent, or pending but claimed by a dispatcher that is uploading them."""
+    busy = (TaskStatus.SUBMITTING, TaskStatus.QUEUED, TaskStatus.IN_PROGRESS)
+    return await fast_reads.count_busy(tuple(s.value for s in busy), TaskStatus.PENDING.value, utcnow())
+
+
+async def claim_next(ctx: JobContext, token: str) -> uuid.UUID | None:
+    """The oldest due task of the client served least recently (round robin across clients)."""
+    due = Q(status=TaskStatus.PENDING, next_attempt_at__lte=utcnow())
+    for _ in range(3):  # another worker may win the row between the read and the claim
+        head = await (
+            Task.filter(due, lease_free(utcnow()), client__disabled_at=None)
+            .order_by("client__last_dispatched_at", "created_at")
+            .limit(1)
+            .values_list("id", "client_id")
+        )
+        if not head:
+            return None
+        task_id, client_id = head[0]
+        if await claim_batch(
+            filters=Q(due, id=task_id),
+            order_by=("id",),
+            limit=1,
+            token=token,
+            lease_seconds=ctx.settings.lease_seconds,
+        ):
+            await Client.filter(id=client_id).update(last_dispatched_at=utcnow())
+            return task_id
+    return None
+
+
+def submission(ctx: JobContext, task: Task) -> Submission:
+    return Submission(
+        model=task.model,
+        prompt=task.prompt,
+        image_url=str(task.image_url),
+        duration=task.duration,
+        motion_id=task.motion_id,
+        motion_strength=task.motion_strength,
+        seed=task.seed,
+        enhance_prompt=task.enhance_prompt,
+        webhook_url=webhooks.url_for(ctx.settings, task.id),
+        webhook_secret=ctx.settings.hf_webhook_secret,
+    )
+
+
+async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
+    """Uploads and submits one claimed task; False when Higgsfield's cap is reached."""
+    task = await Task.get(id=task_id)
+    upstream = ctx.higgsfield.default
+    try:
+        if not task.image_url:
+            image = await TaskImage.get_or_none(task_id=task_id)
+            if image is None:  # canceled meanwhile: its image went with it
+                return True
+            task.image_url = await upstream.upload_image(bytes(image.data), image.content_type)
+            await update_claimed(task_id, token, release=False, image_url=task.image_url)
+        # The intent is on record before the paid call; a cancel or a lost lease stops us here.
+        if not await transitions.start_submitting(task_id, token):
+            return True
+        request_id = await upstream.submit(submission(ctx, task))
+    except ConcurrencyCapReached:
+        await _retry_later(ctx, task, token, count_attempt=False)
+        return False
+    except UpstreamTransient as exc:
+        if exc.maybe_delivered:
+            logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
+            await _outcome_unknown(ctx, task_id, token)
+        else:
+            logger.warning("Submission of task %s will be retried: %s", task_id, exc)
+            await _retry_later(ctx, task, token)
+        return True
+    except UpstreamPermanent as exc:
+        logger.warning("Higgsfield refused task %s: %s", task_id, exc)
+        await transitions.fail_claimed(task_id, token, f"Higgsfield refused the task: {exc}")
+        return True
+    await transitions.submitted(
+        task_id,
+        token,
+        request_id=request_id,
+        upstream_api=upstream.version,
+        attempts=task.attempts + 1,
+        poll_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
+    )
+    logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, upstream.version, request_id)
+    return True
+
+
+async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt: bool = True) -> None:
+    attempts = task.attempts + 1 if count_attempt else task.attempts
+    delay = ctx.backoff(attempts) if count_attempt else timedelta(seconds=ctx.settings.poll_interval_seconds)
+    await transitions.retry_later(task.id, token, attempts=attempts, at=utcnow() + delay)
+
+
+async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> None:
+    """Never resend. With Higgsfield webhooks on, wait for one naming the task (see
+    `reap_lost_submissions`); without, there is nothing to wait for."""
+    if ctx.settings.hf_webhook_url:
+        await update_claimed(task_id, token, lease_until=utcnow(), release=False)
+    else:
+        await transitions.fail_claimed(task_id, token, UNKNOWN_OUTCOME)
+
+
+async def reap_lost_submissions(ctx: JobContext) -> int:
+    """A task left `submitting` by a crashed worker: the outcome is unknown, never resend it.
+
+    With Higgsfield webhooks configured, a job that does exist will call us when it ends and
+    reconcile the task (see src/upstream/webhooks.py), so such a task gets until the run deadline.
+    """
+    now = utcnow()
+    grace = ctx.settings.task_run_deadline if ctx.settings.hf_webhook_url else timedelta(0)
+    return await transitions.fail_lost_submissions(now - grace, UNKNOWN_OUTCOME)
+
+
+async def expire_unsent(ctx: JobContext) -> int:
+    """Pending past TASK_SUBMIT_DEADLINE: fail it rather than send it a day late."""
+    now = utcnow()
+    deadline = ctx.settings.task_submit_deadline
+    return await transitions.fail_unsent(
+        now - deadline,
+        lease_free(now),
+        f"Higgsfield did not accept the task within {deadline} (TASK_SUBMIT_DEADLINE); "
+        "it was never started and not charged",
+    )
+
+
+async def cancel_orphans_of_disabled_clients() -> int:
+    """A create that raced with disabling its client may still have stored a pending task."""
+    ids = await Task.filter(status=TaskStatus.PENDING, client__disabled_at__isnull=False).values_list(
+        "client_id", flat=True
+    )
+    canceled = 0
+    for client_id in set(ids):
+        canceled += await transitions.cancel_pending_of(client_id)
+    return canceled
+
+
+async def tidy_up(ctx: JobContext) -> None:
+    """The checks of tasks nobody is moving along: lost submissions, missed deadlines, orphans."""
+    if reaped := await reap_lost_submissions(ctx):
+        logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
+    if expired := await expire_unsent(ctx):
+        logger.warning("%d task(s) passed TASK_SUBMIT_DEADLINE and were marked failed", expired)
+    await cancel_orphans_of_disabled_clients()
+
+
+async def submit_pending(ctx: JobContext) -> int:
+    """One dispatch round: fill the free slots, then send the claimed tasks concurrently.
+
+    Every new task nudges a round, so a busy service runs them back to back: the tidy-up runs
+    at most once per submit interval, and a round that finds every slot taken stops after one
+    read, without taking the dispatch lease (each of those is a write).
+    """
+    now = time.monotonic()
+    if now >= ctx.tidy_up_after:
+        ctx.tidy_up_after = now + ctx.settings.submit_interval
+        await tidy_up(ctx)
+    if await busy_slots() >= ctx.settings.hf_max_concurrency:
+        return 0
+    if not await leases.acquire(leases.DISPATCH, ctx.worker_id, ctx.settings.lease_seconds):
+        return 0  # another process is dispatching right now
+    try:
+        return await _dispatch(ctx)
+    finally:
+        await leases.release(leases.DISPATCH, ctx.worker_id)
+
+
+async def _dispatch(ctx: JobContext) -> int:
+    # Counted again under the lease: the count read before it may be stale by now.
+    busy = await busy_slots()
+    cap_busy, cap_until = await leases.cap_state(leases.DISPATCH)
+    if cap_busy is not None:
+        if busy >= cap_busy and cap_until is not None and utcnow() < cap_until:
+            return 0  # Higgsfield said it is full and none of ours has ended since
+        await leases.record_cap(leases.DISPATCH, None, None)
+    token = new_claim_token(ctx.worker_id)
+    claimed: list[uuid.UUID] = []
+    while len(claimed) < ctx.settings.hf_max_concurrency - busy and (task_id := await claim_next(ctx, token)):
+        claimed.append(task_id)
+    results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+    if not all(results):
+        retry = min(CAP_RETRY_MAX, timedelta(seconds=CAP_RETRY_POLLS * ctx.settings.poll_interval_seconds))
+        await leases.record_cap(leases.DISPATCH, await busy_slots(), utcnow() + retry)
+    return sum(results)

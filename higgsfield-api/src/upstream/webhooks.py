@@ -1,0 +1,93 @@
+"""Higgsfield's webhook: a hint that a job changed. The poller stays the source of truth.
+
+Submissions give Higgsfield `<PUBLIC_BASE_URL>/api/higgsfield/webhook?task=<id>&token=<token>`.
+v1 sends our HF_WEBHOOK_SECRET back in `X-Webhook-Secret-Key`; v2 sends no secret at all, so
+the token (an HMAC of the task id under HF_WEBHOOK_SECRET: unguessable, and good for that one
+task only) is what makes a call ours. A valid call makes the job's tasks due for a read at
+once; a repeated call for the same job while that read is still due changes nothing, so
+Higgsfield's retries are deduplicated on the job's id. When the call names a task that is still
+`submitting` without a job (the answer to our submission was lost), it also reconciles it:
+Higgsfield has the job, so the task follows it instead of ending with an unknown outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from src.core.clock import utcnow
+from src.core.config import Settings
+from src.core.errors import InvalidField, NotFound, Unauthorized
+from src.core.security import same_secret
+from src.db.models import UPSTREAM_STATUSES, Task
+from src.tasks import transitions
+
+logger = logging.getLogger(__name__)
+
+
+def task_token(secret: str, task_id: uuid.UUID) -> str:
+    return hmac.new(secret.encode(), f"hf-webhook:{task_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def url_for(settings: Settings, task_id: uuid.UUID) -> str | None:
+    """The webhook URL given to Higgsfield with a task, or None when webhooks are off."""
+    if not settings.hf_webhook_url or not settings.hf_webhook_secret:
+        return None
+    query = urlencode({"task": str(task_id), "token": task_token(settings.hf_webhook_secret, task_id)})
+    return f"{settings.hf_webhook_url}?{query}"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCall:
+    secret: str | None  # X-Webhook-Secret-Key (v1)
+    task: str | None  # ?task=
+    token: str | None  # ?token= (v1 and v2)
+    payload: Any
+
+
+def _task_id(hint: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(hint) if hint else None
+    except ValueError:
+        return None
+
+
+def _authorized_task(settings: Settings, call: WebhookCall) -> tuple[bool, uuid.UUID | None]:
+    """(authorized, the task it is limited to). The shared secret (v1) opens every job; a task
+    token opens that task's job only."""
+    if not settings.hf_webhook_url or not settings.hf_webhook_secret:
+        raise NotFound("Not Found")  # not configured: the route does not exist
+    task_id = _task_id(call.task)
+    if same_secret(call.secret, settings.hf_webhook_secret):
+        return True, task_id
+    if task_id is not None and same_secret(call.token, task_token(settings.hf_webhook_secret, task_id)):
+        return True, task_id
+    raise Unauthorized("Invalid webhook secret or token")
+
+
+def job_id_of(payload: Any) -> str:
+    """The job's id: `request_id` on v2, the job set's `id` on v1."""
+    job_id = None
+    if isinstance(payload, dict):
+        job_id = payload.get("request_id") or payload.get("id") or payload.get("job_set_id")
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= 64:
+        raise InvalidField("request_id", "The webhook body must name the job: request_id (v2) or id (v1)")
+    return job_id
+
+
+async def called(settings: Settings, call: WebhookCall) -> int:
+    """Checks the call, then makes its job's tasks due now; returns how many will be read."""
+    _, task_id = _authorized_task(settings, call)
+    job_id = job_id_of(call.payload)
+    if task_id is not None and await transitions.reconcile_submitting(task_id, job_id):
+        logger.warning("Task %s reconciled with Higgsfield job %s from a webhook", task_id, job_id)
+    now = utcnow()
+    due = Task.filter(job_set_id=job_id, status__in=list(UPSTREAM_STATUSES), next_attempt_at__gt=now)
+    if call.token is not None and not same_secret(call.secret, settings.hf_webhook_secret):
+        due = due.filter(id=task_id)  # a token speaks for its own task only
+    return await due.update(next_attempt_at=now)

@@ -1,0 +1,97 @@
+"""Pure ASGI middleware: per request, the Prometheus request metrics and one JSON access line.
+
+Requests are labelled by their route template (`/api/higgsfield/i2v/{task_id}`), never by the
+raw path: that keeps the metric's label set small and keeps secrets that travel in paths (the
+health uuid) out of metrics and logs. Pure ASGI (no BaseHTTPMiddleware) so that it costs a
+clock read, a dict lookup and one log call per request, and never buffers a body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from src.core.request_id import REQUEST_ID_HEADER, current_request_id, request_id_for
+from src.metrics import prometheus as metrics
+
+logger = logging.getLogger("src.access")
+
+
+def route_label(scope: Scope, root_path: str, routes: list[BaseRoute]) -> str:
+    """The template of the route that answered, with the prefix of any mount it went through.
+
+    A request answered before routing (an upload refused by its Content-Length) has no route in
+    its scope yet: the app's routes are matched against it here, which costs only such requests.
+    """
+    route = scope.get("route")
+    if route is None:
+        for candidate in routes:
+            if candidate.matches(scope)[0] is Match.FULL:
+                route = candidate
+                break
+    path_format = getattr(route, "path_format", None)
+    if path_format is None or isinstance(route, Mount):  # a mount whose app found no route
+        return metrics.UNMATCHED_ROUTE
+    mount_prefix = scope.get("root_path", "")[len(root_path) :]
+    return mount_prefix + path_format
+
+
+class AccessMiddleware:
+    """Per request: takes a sane X-Request-ID or makes one (in request.state, the log context
+    and the answer's X-Request-ID header), times it, counts it by method, route and status, and
+    writes the access line. One middleware for all of it: each layer costs a call and a send
+    wrapper on every request."""
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        root_path = scope.get("root_path", "")
+        request_id = request_id_for(scope)
+        # The same scope dict reaches the 500 handler, which answers outside every middleware.
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500  # what the client gets when the app raises before answering
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        token = current_request_id.set(request_id)
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_label(scope, root_path, self.routes)
+            metrics.observe_request(scope["method"], route, status, seconds)
+            if logger.isEnabledFor(logging.INFO):
+                _log_access(scope, route, status, seconds)
+            current_request_id.reset(token)
+
+
+def _log_access(scope: Scope, route: str, status: int, seconds: float) -> None:
+    """One INFO line. The record is made directly: `logger.info` would also look up the calling
+    frame (findCaller), which costs more than the rest of the line."""
+    method = scope["method"]
+    extra = {
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "task_id": scope.get("path_params", {}).get("task_id"),
+    }
+    record = logger.makeRecord(
+        logger.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status), None, extra=extra
+    )
+    logger.handle(record)
