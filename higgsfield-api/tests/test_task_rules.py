@@ -353,7 +353,10 @@ async def test_a_webhook_reconciles_a_submission_whose_answer_was_lost(db_url, f
         )
         assert response.status_code == 204
         await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
+        # Followed with the generation it was sent with (v2, the default), not the column's default.
+        assert (await Task.get(id=task["id"])).upstream_api == "v2"
     assert len(fake.submissions) == 1
+    assert fake.calls["job_set"] >= 1 and fake.jobs()[0].version == "v2"
 
 
 async def _status_in_db(task_id: str, status: TaskStatus, *, lease_gone: bool) -> bool:

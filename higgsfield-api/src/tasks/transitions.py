@@ -61,24 +61,25 @@ async def _end_where(filters: Q, status: TaskStatus, **fields: Any) -> int:
 # A claimed task on its way to Higgsfield (the submit job holds the claim `token`).
 
 
-async def start_submitting(task_id: uuid.UUID, token: str) -> bool:
-    """pending -> submitting, on record before the paid call; False when canceled or the claim is lost."""
+async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) -> bool:
+    """pending -> submitting through the `upstream_api` generation, on record before the paid call
+    (a job found later for this task, by a webhook, is followed with that generation); False when
+    canceled or the claim is lost."""
     return bool(
         await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
-            status=TaskStatus.SUBMITTING
+            status=TaskStatus.SUBMITTING, upstream_api=upstream_api
         )
     )
 
 
 async def submitted(
-    task_id: uuid.UUID, token: str, *, request_id: str, upstream_api: str, attempts: int, poll_at: datetime
+    task_id: uuid.UUID, token: str, *, request_id: str, attempts: int, poll_at: datetime
 ) -> bool:
     """submitting -> queued: Higgsfield has it under `request_id`; the image is not needed any more."""
     now = utcnow()
     won = await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.SUBMITTING).update(
         status=TaskStatus.QUEUED,
         job_set_id=request_id,
-        upstream_api=upstream_api,
         attempts=attempts,
         submitted_at=now,
         updated_at=now,

@@ -24,7 +24,8 @@ def _detail(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         body = None
-    detail = body.get("detail") or body.get("error") if isinstance(body, dict) else None
+    # FastAPI's `detail` (v1 and most errors), or v2's `error`.
+    detail = (body.get("detail") or body.get("error")) if isinstance(body, dict) else None
     return str(detail) if detail else response.text[:300]
 
 

@@ -103,7 +103,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
             task.image_url = await upstream.upload_image(bytes(image.data), image.content_type)
             await update_claimed(task_id, token, release=False, image_url=task.image_url)
         # The intent is on record before the paid call; a cancel or a lost lease stops us here.
-        if not await transitions.start_submitting(task_id, token):
+        if not await transitions.start_submitting(task_id, token, upstream.version):
             return True
         request_id = await upstream.submit(submission(ctx, task))
     except ConcurrencyCapReached:
@@ -125,7 +125,6 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
         task_id,
         token,
         request_id=request_id,
-        upstream_api=upstream.version,
         attempts=task.attempts + 1,
         poll_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
     )

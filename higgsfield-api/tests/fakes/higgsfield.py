@@ -241,11 +241,12 @@ class FakeHiggsfield:
             self._max_live_jobs = max(self._max_live_jobs, self._live())
             return replace(job)
 
-    def read(self, job_set_id: str) -> FakeJob:
-        """The job after this read, which may move it a step."""
+    def read(self, job_set_id: str, version: str) -> FakeJob:
+        """The job after this read, which may move it a step. A job is known only to the API
+        generation it was submitted through (a v2 request is no v1 job set): else a 404."""
         with self._lock:
             job = self._jobs.get(job_set_id)
-            if job is None:
+            if job is None or job.version != version:
                 raise not_found()
             job.reads += 1
             step = self.settings.reads_per_step
@@ -257,7 +258,7 @@ class FakeHiggsfield:
         """v2's cancel: a queued job becomes canceled (True); one that has started stays (False)."""
         with self._lock:
             job = self._jobs.get(request_id)
-            if job is None:
+            if job is None or job.version != "v2":
                 raise not_found()
             if job.status != "queued":
                 return False

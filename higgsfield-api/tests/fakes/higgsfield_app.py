@@ -130,7 +130,7 @@ def build_fake_app(fake: FakeHiggsfield) -> FastAPI:
 
     @app.get("/v1/job-sets/{job_set_id}", name="job_set")
     async def get_job_set(job_set_id: str, request: Request, fault: FaultGate) -> dict[str, Any]:
-        job = fake.read(job_set_id)
+        job = fake.read(job_set_id, "v1")
         await _settle(fault)
         return _job_set(request, job)
 
@@ -154,7 +154,7 @@ def build_fake_app(fake: FakeHiggsfield) -> FastAPI:
 
     @app.get("/requests/{request_id}/status", name="job_set")
     async def v2_status(request_id: str, request: Request, fault: FaultGate) -> dict[str, Any]:
-        job = fake.read(request_id)
+        job = fake.read(request_id, "v2")
         await _settle(fault)
         return _v2_request(request, job)
 
