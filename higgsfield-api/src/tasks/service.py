@@ -1,4 +1,4 @@
-"""Image-to-video tasks as a client sees them: create, read, list."""
+"""Image-to-video tasks as a client sees them: create, read, list, cancel."""
 
 from __future__ import annotations
 
