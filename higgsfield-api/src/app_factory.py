@@ -59,6 +59,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         higgsfield = HiggsfieldClient(http, settings.upstream_base_url, *settings.upstream_credentials)
         jobs = build_jobs(JobContext(settings, higgsfield, callbacks_http=callbacks_http))
         app.state.jobs = jobs
+        if settings.sandbox:
+            await jobs.catalog.run()  # before the server listens: see CatalogRefresher
         jobs.scheduler.start()
         try:
             yield

@@ -25,8 +25,20 @@ class CatalogRefresher:
         ):
             return
         try:
-            await motions.refresh_catalog(self._ctx.higgsfield)
+            if self._loaded_at is None and self._ctx.settings.sandbox:
+                await self._load_sandbox_catalog()
+            else:
+                await motions.refresh_catalog(self._ctx.higgsfield)
         except UpstreamError as exc:
             logger.warning("Loading the motion catalog failed, will retry: %s", exc)
             return
         self._loaded_at = time.monotonic()
+
+    async def _load_sandbox_catalog(self) -> None:
+        """The sandbox is served by this very process, which does not listen yet while it starts:
+        its catalog is read from its own module, without HTTP, so that a create sent the moment
+        the port opens finds it. Later refreshes go over HTTP, as with Higgsfield."""
+        from src.sandbox.catalog import MOTIONS
+
+        base = self._ctx.settings.upstream_base_url
+        await motions.store_catalog([motion.to_json(base) for motion in MOTIONS])

@@ -24,8 +24,13 @@ def motion_name(title: str) -> str:
 
 async def refresh_catalog(higgsfield: HiggsfieldClient) -> int:
     """Replaces the cached catalog with Higgsfield's; returns the number of motions."""
+    return await store_catalog(await higgsfield.list_motions())
+
+
+async def store_catalog(items: list[Any]) -> int:
+    """Replaces the cached catalog with these items (as Higgsfield's `/v1/motions` lists them)."""
     catalog: dict[str, dict[str, Any]] = {}
-    for item in await higgsfield.list_motions():
+    for item in items:
         if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
             continue
         catalog[str(item["id"])] = {
