@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from src.config import SANDBOX_PREFIX, Settings
+from src.endpoints.docs import install_docs
 from src.endpoints.error_handlers import register_error_handlers
 from src.endpoints.middleware import install_middleware
 from src.endpoints.routes import include_routers
@@ -82,12 +83,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="An async gateway in front of Higgsfield's image-to-video API.",
         lifespan=lifespan,
+        docs_url=None,  # served without a CDN by install_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     install_log_redaction()
     register_error_handlers(app)
     install_middleware(app, settings)
     include_routers(app)
+    install_docs(app)
     if settings.sandbox:
         from src.sandbox.app import create_sandbox_app
 

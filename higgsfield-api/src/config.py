@@ -97,7 +97,9 @@ class Settings(BaseSettings):
     login_failure_window: Duration = timedelta(minutes=15)
 
     # HTTP server
-    host: str = "0.0.0.0"  # noqa: S104 - a service is meant to be reachable
+    # Loopback unless HOST says otherwise: /metrics and the sandbox are not for every interface.
+    # The Docker image sets HOST=0.0.0.0, as a container is reached through its published port.
+    host: str = "127.0.0.1"
     port: int = Field(8018, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from src.cli import init_env
-from tests.support.processes import SERVICE_DIR, free_port, service_env
+from tests.support.processes import SERVICE_DIR, ServerProcess, free_port, run_cli, service_env
 
 
 def run(command: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -54,3 +54,16 @@ def test_the_server_refuses_to_start_on_a_bad_setting(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "PORT" in result.stderr
+
+
+def test_the_server_listens_on_loopback_unless_host_says_otherwise(tmp_path):
+    env = service_env(PORT=free_port(), SQLITE_PATH=tmp_path / "x.sqlite3")
+    del env["HOST"]
+    log = tmp_path / "server.log"
+    run_cli("migrate", env, log)
+    server = ServerProcess(env, log)
+    try:
+        server.wait_ready()
+    finally:
+        server.stop()
+    assert f"Uvicorn running on http://127.0.0.1:{env['PORT']}" in log.read_text()
