@@ -31,7 +31,7 @@ help: ## list the targets
 	@echo
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-run: $(BASE_STAMP) ## create .env if missing, apply the migrations and serve on HOST:PORT (default 0.0.0.0:8018)
+run: $(BASE_STAMP) ## create .env if missing, apply the migrations and serve on HOST:PORT (default 127.0.0.1:8018)
 	cd $(SERVICE) && $(PY) -m src.cli init-env
 	cd $(SERVICE) && $(PY) -m src.cli migrate
 	cd $(SERVICE) && exec $(PY) -m src.cli serve

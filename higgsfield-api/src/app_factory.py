@@ -18,6 +18,7 @@ from src.routes import include_routers
 from src.scheduling import build_jobs
 from src.upstream.client import Upstream
 from src.upstream.http_pool import ShardedHttp
+from src.web.docs import install_docs
 from src.web.error_handlers import register_error_handlers
 from src.web.middleware import install_middleware
 
@@ -65,6 +66,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs = build_jobs(JobContext(settings, upstream, callbacks_http=callbacks_http))
         app.state.upstream = upstream
         app.state.jobs = jobs
+        if settings.catalog_is_local:
+            await jobs.catalog.run()  # before the server listens: see motions/refresh.py
         jobs.scheduler.start()
         try:
             yield
@@ -86,12 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="An async gateway in front of Higgsfield's image-to-video API.",
         lifespan=lifespan,
+        docs_url=None,  # served without a CDN by install_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     install_log_redaction()
     register_error_handlers(app)
     install_middleware(app, settings)
     include_routers(app)
+    install_docs(app)
     if settings.sandbox:
         from src.sandbox.app import create_sandbox_app
 

@@ -20,6 +20,8 @@ from src.core.config import REPO_DIR, SERVICE_DIR, Settings
 ENV_FILE = REPO_DIR / ".env"
 ENV_EXAMPLE = REPO_DIR / ".env.example"
 GENERATED = ("ADMIN_TOKEN", "UUID_TEST_CHECK")
+DB_SETTINGS = "DATABASE_URL / DB_* settings"
+MYSQL_UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR: the server answered, the database is not there
 
 
 def load_settings_or_exit() -> Settings:
@@ -51,6 +53,36 @@ def init_env(env_file: Path = ENV_FILE, example: Path = ENV_EXAMPLE) -> None:
         print(f"  {key}={values[key]}")
 
 
+def check_database(settings: Settings) -> None:
+    """MySQL/MariaDB: stops with one line when the server cannot be reached, and says so apart
+    when it answers that the database does not exist (the service never creates it)."""
+    if settings.db_is_sqlite:
+        return  # the file is made on first use
+    import pymysql
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    credentials = expand_db_url(settings.db_url)["credentials"]
+    server = credentials.get("unix_socket") or f"{credentials.get('host')}:{credentials.get('port')}"
+    try:
+        pymysql.connect(
+            host=credentials.get("host"),
+            port=int(credentials.get("port") or 3306),
+            user=credentials.get("user"),
+            password=credentials.get("password") or "",
+            database=credentials.get("database"),
+            unix_socket=credentials.get("unix_socket"),
+            connect_timeout=10,
+        ).close()
+    except pymysql.MySQLError as exc:
+        name = credentials.get("database")
+        if exc.args and exc.args[0] == MYSQL_UNKNOWN_DATABASE:
+            sys.exit(
+                f"Database error ({DB_SETTINGS}): the database {name!r} does not exist on {server}; "
+                f"create it first: CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        sys.exit(f"Database error ({DB_SETTINGS}, database {name!r} on {server}): {exc}")
+
+
 async def _migrate(settings: Settings) -> None:
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate
@@ -64,11 +96,11 @@ async def _migrate(settings: Settings) -> None:
 
 
 def migrate(settings: Settings) -> None:
+    check_database(settings)
     try:
         asyncio.run(_migrate(settings))
     except Exception as exc:  # one clear line for the operator, not a traceback
-        where = "DATABASE_URL / DB_* settings"
-        sys.exit(f"Migration failed ({where}, database {settings.db_url.split('@')[-1]}): {exc}")
+        sys.exit(f"Migration failed ({DB_SETTINGS}, database {settings.db_url.split('@')[-1]}): {exc}")
     print("Database schema is up to date")
 
 
@@ -81,6 +113,7 @@ def serve(settings: Settings) -> None:
     from src.core.logs import logging_config
     from src.metrics.multiproc import prepare_multiprocess_dir
 
+    check_database(settings)
     prepare_multiprocess_dir(settings.prometheus_multiproc_dir, settings.web_concurrency)
     uvicorn.run(
         "src.main:app",

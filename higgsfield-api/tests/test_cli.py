@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
+from urllib.parse import urlparse
+
+import pytest
 
 from src.cli import init_env
-from tests.support.processes import SERVICE_DIR, free_port, service_env
+from tests.support import databases
+from tests.support.processes import SERVICE_DIR, ServerProcess, free_port, run_cli, service_env
 
 
 def run(command: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -54,3 +60,35 @@ def test_the_server_refuses_to_start_on_a_bad_setting(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "PORT" in result.stderr
+
+
+def test_the_server_listens_on_loopback_unless_host_says_otherwise(tmp_path):
+    env = service_env(PORT=free_port(), SQLITE_PATH=tmp_path / "x.sqlite3")
+    del env["HOST"]
+    log = tmp_path / "server.log"
+    run_cli("migrate", env, log)
+    server = ServerProcess(env, log)
+    try:
+        server.wait_ready()
+    finally:
+        server.stop()
+    assert f"Uvicorn running on http://127.0.0.1:{env['PORT']}" in log.read_text()
+
+
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_a_database_that_does_not_exist_says_so_and_how_to_create_it(command):
+    """Told apart from a server that cannot be reached, against the real MariaDB/MySQL server."""
+    url = databases.mysql_url()
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TEST_MYSQL_URL is not set: the MariaDB tests must run in CI")
+        pytest.skip("TEST_MYSQL_URL is not set")
+    parts = urlparse(url)
+    missing = f"hf_missing_{uuid.uuid4().hex[:12]}"
+    result = run(command, DATABASE_URL=parts._replace(path=f"/{missing}").geturl(), PORT=str(free_port()))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"the database '{missing}' does not exist" in lines[0]
+    assert f"CREATE DATABASE `{missing}` CHARACTER SET utf8mb4" in lines[0]
+    assert "DATABASE_URL" in lines[0] and "Can't connect" not in lines[0]

@@ -12,6 +12,7 @@ from tortoise import connections
 
 from src.core.request_id import current_request_id
 from tests.support.app import HEALTH_UUID
+from tests.support.images import png
 
 SECRET_SQL = "SELECT password_hash FROM clients WHERE login = 'acme'"
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
@@ -104,3 +105,56 @@ async def test_two_requests_get_two_ids(client):
     first = await client.get("/no/such/path")
     second = await client.get("/no/such/path")
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+BIG = "x" * 100_000
+SMALL_ANSWER = 4096  # bytes: a 422 says what was wrong, it does not echo a 100 KB input
+
+
+async def test_a_422_for_a_huge_prompt_is_small_and_keeps_the_list_shape(service, api_key):
+    response = await service.client.post(
+        "/api/higgsfield/i2v/",
+        headers={"X-API-KEY": api_key},
+        files={"image": ("in.png", png(), "image/png")},
+        data={"prompt": BIG},
+    )
+    assert response.status_code == 422
+    assert len(response.content) < SMALL_ANSWER, len(response.content)
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "prompt"] and error["type"] == "string_too_long"
+    assert error["input"].startswith("xxx") and len(error["input"]) <= 101
+
+
+async def test_a_422_for_a_missing_field_does_not_echo_the_huge_rest_of_the_form(service, api_key):
+    response = await service.client.post(
+        "/api/higgsfield/i2v/",
+        headers={"X-API-KEY": api_key},
+        data={f"field{n}": BIG for n in range(5)} | {"prompt": BIG},
+    )
+    assert response.status_code == 422
+    assert len(response.content) < SMALL_ANSWER, len(response.content)
+    assert any(error["loc"] == ["body", "image"] for error in response.json()["detail"])
+
+
+async def test_a_422_for_a_huge_json_body_is_small(service):
+    response = await service.client.post(
+        "/api/auth/login", json={"login": BIG, "password": BIG, "extra": [BIG] * 1000}
+    )
+    assert response.status_code == 422
+    assert len(response.content) < SMALL_ANSWER, len(response.content)
+    assert {tuple(error["loc"]) for error in response.json()["detail"]} == {
+        ("body", "login"),
+        ("body", "password"),
+    }
+
+
+async def test_a_small_invalid_input_is_still_echoed(service, api_key):
+    response = await service.client.post(
+        "/api/higgsfield/i2v/",
+        headers={"X-API-KEY": api_key},
+        files={"image": ("in.png", png(), "image/png")},
+        data={"motion_strength": "2"},
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "motion_strength"] and error["input"] == "2"

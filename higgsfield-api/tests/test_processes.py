@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import httpx
@@ -68,6 +69,59 @@ def test_make_run_way_takes_a_task_to_completed_through_the_sandbox(tmp_path):
         assert server.stop() in (0, -15), log.read_text()[-3000:]
     assert "Application shutdown complete" in log.read_text()
     assert "SANDBOX" in log.read_text()
+
+
+def post_the_moment_it_listens(server: ServerProcess, path: str, **kwargs) -> httpx.Response:
+    """Sends the request on the first connection the port accepts (uvicorn binds once its start-up
+    is done); a refused connection never carried the request, so trying again is safe."""
+    deadline = time.monotonic() + 30
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        while time.monotonic() < deadline:
+            assert server.process.poll() is None, server.log.read_text()[-3000:]
+            try:
+                return client.post(path, **kwargs)
+            except httpx.ConnectError:
+                time.sleep(0.005)
+    raise AssertionError(f"the server never listened:\n{server.log.read_text()[-3000:]}")
+
+
+def test_a_create_sent_the_moment_the_sandbox_server_listens_is_accepted(tmp_path):
+    """The sandbox is served by the same process, so its catalog cannot be fetched over HTTP before
+    the server listens; it is loaded at start-up all the same, and the first create is a 202."""
+    database = tmp_path / "service.sqlite3"
+    env = service_env(PORT=free_port(), SQLITE_PATH=database)
+    log = tmp_path / "server.log"
+    run_cli("migrate", env, log)
+    first = ServerProcess(env, log)
+    try:
+        first.wait_ready()
+        registered = httpx.post(
+            f"{first.url}/api/auth/registration",
+            json={"login": "newcomer", "password": PASSWORD},
+            headers={"X-ADMIN-TOKEN": ADMIN_TOKEN},
+            timeout=10,
+        )
+        assert registered.status_code == 201, registered.text
+        key = registered.json()["api_key"]
+    finally:
+        first.stop()
+    with sqlite3.connect(database) as conn:  # a fresh start: no catalog cached from the last run
+        conn.execute("DELETE FROM motions")
+
+    server = ServerProcess(env, log)
+    try:
+        created = post_the_moment_it_listens(
+            server,
+            I2V,
+            headers={"X-API-KEY": key},
+            files={"image": ("in.png", png(), "image/png")},
+            data={"prompt": "waves", "motion": "crash_zoom_in"},
+        )
+    finally:
+        server.stop()
+    assert created.status_code == 202, created.text
+    assert created.json()["motion"] == "CRASH_ZOOM_IN"
+    assert "Loading the motion catalog failed" not in log.read_text()
 
 
 def test_two_processes_on_one_database_send_each_task_once_and_call_back_once(

@@ -10,19 +10,21 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from src.core.config import REPO_DIR, Settings
+from src.core.config import EXAMPLE_SECRETS, REPO_DIR, Settings
 from tests.support.app import ADMIN_TOKEN
 from tests.support.processes import SERVICE_DIR, service_env
 
 SRC = SERVICE_DIR / "src"
+# Beside higgsfield-api/, so absent where the service directory stands alone (the Docker test image).
+EXAMPLE_FILE = REPO_DIR / ".env.example"
 
 
 def example_values(name: str) -> list[str]:
-    lines = (REPO_DIR / ".env.example").read_text().splitlines()
+    lines = EXAMPLE_FILE.read_text().splitlines()
     return [line.split("=", 1)[1] for line in lines if line.startswith(f"{name}=")]
 
 
-@pytest.mark.parametrize("token", ["short", "x" * 31, " " * 40, *example_values("ADMIN_TOKEN")])
+@pytest.mark.parametrize("token", ["short", "x" * 31, " " * 40, *sorted(EXAMPLE_SECRETS)])
 def test_a_weak_or_example_admin_token_is_refused(token):
     with pytest.raises(ValidationError) as caught:
         Settings(_env_file=None, admin_token=token)
@@ -32,6 +34,8 @@ def test_a_weak_or_example_admin_token_is_refused(token):
 
 
 def test_every_secret_placeholder_of_the_example_file_is_refused():
+    if not EXAMPLE_FILE.exists():
+        pytest.skip(".env.example is absent: higgsfield-api/ runs without the repository around it")
     assert example_values("ADMIN_TOKEN"), ".env.example names ADMIN_TOKEN"
     for value in example_values("ADMIN_TOKEN"):
         with pytest.raises(ValidationError):

@@ -15,6 +15,7 @@ from src.core.config import Settings
 from src.core.errors import RateLimited
 from src.db import fast_reads
 from src.db.models import LoginFailure
+from src.db.models.clients import login_key
 
 CREATE_WINDOW = timedelta(minutes=1)
 
@@ -39,11 +40,6 @@ async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
         )
 
 
-def _throttle_key(login: str) -> str:
-    # MySQL compares logins case-insensitively: "ACME" must not be a fresh budget for "acme".
-    return login.lower()
-
-
 async def check_login_allowed(login: str, settings: Settings) -> None:
     """Raises RateLimited after `login_max_failures` failures for this login within the window.
 
@@ -53,7 +49,7 @@ async def check_login_allowed(login: str, settings: Settings) -> None:
     now = utcnow()
     window = settings.login_failure_window
     rows = (
-        await LoginFailure.filter(login=_throttle_key(login), failed_at__gte=now - window)
+        await LoginFailure.filter(login=login_key(login), failed_at__gte=now - window)
         .order_by("-failed_at")
         .offset(settings.login_max_failures - 1)
         .limit(1)
@@ -67,6 +63,6 @@ async def check_login_allowed(login: str, settings: Settings) -> None:
 async def record_login_failure(login: str, settings: Settings) -> None:
     """Counts one failure (for unknown logins too, so the throttle says nothing about who exists)."""
     now = utcnow()
-    await LoginFailure.create(login=_throttle_key(login), failed_at=now)
+    await LoginFailure.create(login=login_key(login), failed_at=now)
     # Rows past the window count for nothing: pruning here keeps the table small without a job.
     await LoginFailure.filter(failed_at__lt=now - settings.login_failure_window).delete()

@@ -18,6 +18,7 @@ from src.core.config import Settings
 from src.core.errors import Conflict, NotFound, Unauthorized
 from src.db import fast_reads
 from src.db.models import ApiKey, Client
+from src.db.models.clients import login_key
 from src.tasks import transitions
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class IssuedCredentials:
 
 
 async def register(login: str, password: str) -> IssuedCredentials:
-    if await Client.filter(login=login).exists():
+    if await Client.filter(login_key=login_key(login)).exists():
         raise Conflict(f"The login {login!r} is already taken")
     password_hash = await security.hash_password(password)
     api_key = security.new_api_key()
@@ -59,7 +60,7 @@ async def login(login: str, password: str, settings: Settings) -> IssuedCredenti
     window, whatever happened in between.
     """
     await limits.check_login_allowed(login, settings)
-    client = await Client.get_or_none(login=login, disabled_at=None)
+    client = await Client.get_or_none(login_key=login_key(login), disabled_at=None)
     ok = await security.verify_password(client.password_hash if client else None, password)
     if client is None or not ok:
         await limits.record_login_failure(login, settings)
@@ -102,7 +103,7 @@ async def disable_client(login: str) -> None:
 
     Calling it again is harmless: the first `disabled_at` stays, and pending tasks are canceled again.
     """
-    ids = await Client.filter(login=login).values_list("id", flat=True)
+    ids = await Client.filter(login_key=login_key(login)).values_list("id", flat=True)
     if not ids:
         raise NotFound("No client with this login")
     client_id = ids[0]

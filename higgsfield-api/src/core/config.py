@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     login_failure_window: Duration = timedelta(minutes=15)
 
     # HTTP server
-    host: str = "0.0.0.0"  # noqa: S104 - a service is meant to be reachable
+    # Loopback unless HOST says otherwise: /metrics and the sandbox are not for every interface.
+    # The Docker image sets HOST=0.0.0.0, as a container is reached through its published port.
+    host: str = "127.0.0.1"
     port: int = Field(8018, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -170,6 +172,11 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """No Higgsfield credentials: talk to the built-in sandbox instead."""
         return not (self.hf_api_key and self.hf_api_secret)
+
+    @property
+    def catalog_is_local(self) -> bool:
+        """The motion catalog is the built-in list: the sandbox serves it, and v2 has no catalog."""
+        return self.sandbox or self.hf_api_version == "v2"
 
     @property
     def upstream_base_url(self) -> str:

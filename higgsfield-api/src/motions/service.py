@@ -26,11 +26,15 @@ def motion_name(title: str) -> str:
 
 
 async def refresh_catalog(higgsfield: HiggsfieldClient) -> int:
-    """Replaces the cached catalog with Higgsfield's; returns the number of motions."""
-    catalog: dict[str, dict[str, Any]] = {}
+    """Replaces the cached catalog with Higgsfield's (the built-in one where its API generation
+    has none); returns the number of motions."""
     items = await higgsfield.list_motions()
-    if items is None:  # this API generation has no catalog: the built-in names
-        items = builtin.catalog()
+    return await store_catalog(builtin.catalog() if items is None else items)
+
+
+async def store_catalog(items: list[Any]) -> int:
+    """Replaces the cached catalog with these items (as Higgsfield's `/v1/motions` lists them)."""
+    catalog: dict[str, dict[str, Any]] = {}
     for item in items:
         if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
             continue

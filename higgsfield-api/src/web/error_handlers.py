@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from src.core.errors import DomainError, InvalidField
 
 logger = logging.getLogger(__name__)
+
+# A 422 shows at most this much of what was sent: a 100 KB prompt must not come back as a 100 KB error.
+ECHO_MAX_CHARS = 100
+ECHO_MAX_ITEMS = 20
+ECHO_MAX_DEPTH = 3
+CUT = "…"
 
 
 def field_location(request: Request, field: str) -> list[str]:
@@ -26,6 +35,31 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     else:
         detail = exc.detail
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def short_echo(value: Any, depth: int = 0) -> Any:
+    """The `input` of a validation error, cut down: long strings and big containers (the whole
+    form or body is the input of a missing field) keep only their beginning."""
+    if isinstance(value, str):
+        return value if len(value) <= ECHO_MAX_CHARS else value[:ECHO_MAX_CHARS] + CUT
+    if isinstance(value, dict | list) and depth >= ECHO_MAX_DEPTH:
+        return CUT
+    if isinstance(value, dict):
+        items = list(value.items())
+        return {str(k)[:ECHO_MAX_CHARS]: short_echo(v, depth + 1) for k, v in items[:ECHO_MAX_ITEMS]}
+    if isinstance(value, list):
+        return [short_echo(v, depth + 1) for v in value[:ECHO_MAX_ITEMS]]
+    return value
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, in its list shape, with each error's `input` cut down by `short_echo`."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    errors = jsonable_encoder(exc.errors())
+    for error in errors:
+        if "input" in error:
+            error["input"] = short_echo(error["input"])
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -45,4 +79,5 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
 
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -61,13 +61,15 @@ def recreate_mysql(url: str) -> None:
         conn.close()
 
 
-def migrate(url: str) -> None:
+def migrate(url: str, target: str | None = None) -> None:
+    """Applies the migrations, all of them or up to `target` (e.g. "models.0003_task_indexes")."""
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate as run_migrations
 
     async def run() -> None:
         try:
-            await run_migrations(config=tortoise_config(Settings(_env_file=None, database_url=url)))
+            config = tortoise_config(Settings(_env_file=None, database_url=url))
+            await run_migrations(config=config, target=target)
         finally:
             await Tortoise.close_connections()
 

@@ -1,12 +1,25 @@
 """Registered clients and their API keys."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 
+def login_key(login: str) -> str:
+    """Logins are unique and matched without regard to case: "CAROL" is "carol". Logins are
+    ASCII (`[A-Za-z0-9_.@-]`), where this is also what SQL's LOWER() gives (migration 0004)."""
+    return login.lower()
+
+
 class Client(Model):
     id = fields.UUIDField(primary_key=True)
+    # As registered, case kept: that is what the API returns.
     login = fields.CharField(max_length=64, unique=True)
+    # `login_key(login)`, set on every save: registration, login, disabling and the failed-login
+    # count look clients up by it. Nullable only because SQLite cannot add a NOT NULL column to
+    # a table with rows without rebuilding it; migration 0004 fills it for the rows it finds.
+    login_key = fields.CharField(max_length=64, unique=True, null=True)
     password_hash = fields.CharField(max_length=255)
     # Needed in clear to sign callbacks; returned to the client at registration and login.
     webhook_secret = fields.CharField(max_length=128)
@@ -17,6 +30,10 @@ class Client(Model):
 
     class Meta:
         table = "clients"
+
+    async def save(self, *args: Any, **kwargs: Any) -> None:
+        self.login_key = login_key(self.login)
+        await super().save(*args, **kwargs)
 
 
 class ApiKey(Model):
