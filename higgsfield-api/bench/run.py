@@ -96,6 +96,7 @@ class Bench:
 
     def service_env(self, database: str, **values: str | int) -> dict[str, str]:
         env = service_env(free_port(), RATE_LIMIT_PER_MINUTE=RATE_LIMIT, **values)
+        env["BLOB_DIR"] = str(self.work / f"blobs-{env['PORT']}")
         if database == "SQLite":
             env["SQLITE_PATH"] = str(self.work / f"service-{env['PORT']}.sqlite3")
         else:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from src import blobs
 from src.core.config import SANDBOX_PREFIX, Settings
 from src.core.log_redaction import install_log_redaction
 from src.db import sqlite_reader
@@ -53,6 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.hf_api_version,
         settings.upstream_base_url,
     )
+    blobs.install(blobs.open_store(settings))
     async with (
         register_orm(settings),
         upstream_http(settings) as http,

@@ -16,10 +16,10 @@ from src.core import security
 from src.core.clock import utcnow
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
-from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskImage, TaskStatus
+from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskStatus
 from src.motions import service as motions
 from src.tasks import idempotency as idempotency_keys
-from src.tasks import transitions
+from src.tasks import image_store, transitions
 from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
 
 if TYPE_CHECKING:
@@ -78,31 +78,39 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 async def create(
     client_id: uuid.UUID, new: NewTask, *, idempotency: tuple[str, str, int] | None = None
 ) -> dict[str, Any]:
-    """Stores a pending task with its image (and, with `idempotency` = (key, fingerprint, the
-    status code of the answer), the answer to replay) in one transaction."""
+    """Stores a pending task (and, with `idempotency` = (key, fingerprint, the status code of the
+    answer), the answer to replay) in one transaction. Its image goes to the blob store first,
+    durably: a committed task always has its image (see src/tasks/image_store.py)."""
     motion, motion_id = await motions.resolve(new.motion)
-    async with in_transaction():
-        task = await Task.create(
-            id=uuid.uuid4(),
-            client_id=client_id,
-            status=transitions.INITIAL_STATUS,
-            prompt=new.prompt,
-            motion=motion,
-            motion_id=motion_id,
-            model=new.model,
-            duration=new.duration,
-            metadata=new.metadata,
-            motion_strength=new.motion_strength,
-            seed=new.seed,
-            enhance_prompt=new.enhance_prompt,
-            callback_url=new.callback_url,
-            next_attempt_at=utcnow(),
-        )
-        await TaskImage.create(task=task, content_type=new.image_content_type, data=new.image)
-        answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
-        if idempotency:
-            key, print_, status_code = idempotency
-            await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
+    task_id = uuid.uuid4()
+    image_key = await image_store.save(task_id, new.image)
+    try:
+        async with in_transaction():
+            task = await Task.create(
+                id=task_id,
+                client_id=client_id,
+                status=transitions.INITIAL_STATUS,
+                prompt=new.prompt,
+                motion=motion,
+                motion_id=motion_id,
+                model=new.model,
+                duration=new.duration,
+                metadata=new.metadata,
+                motion_strength=new.motion_strength,
+                seed=new.seed,
+                enhance_prompt=new.enhance_prompt,
+                callback_url=new.callback_url,
+                image_key=image_key,
+                image_type=new.image_content_type,
+                next_attempt_at=utcnow(),
+            )
+            answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+            if idempotency:
+                key, print_, status_code = idempotency
+                await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
+    except BaseException:
+        await image_store.discard(image_key)  # no row names it (a crash here leaves it to the sweep)
+        raise
     return answer
 
 
