@@ -54,8 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.hf_api_version,
         settings.upstream_base_url,
     )
-    blobs.install(blobs.open_store(settings))
     async with (
+        blobs.open_store(settings) as blob_store,
         register_orm(settings),
         upstream_http(settings) as http,
         # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
@@ -63,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             timeout=settings.callback_timeout_seconds, follow_redirects=False
         ) as callbacks_http,
     ):
+        blobs.install(blob_store)
         upstream = Upstream.from_settings(http, settings)
         jobs = build_jobs(JobContext(settings, upstream, callbacks_http=callbacks_http))
         app.state.upstream = upstream

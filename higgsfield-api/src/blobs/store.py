@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -114,9 +115,17 @@ class LocalBlobStore:
         return await anyio.to_thread.run_sync(self._older_than, moment.astimezone(UTC).timestamp())
 
 
-def open_store(settings: Settings) -> BlobStore:
-    """The store the settings name: the local directory BLOB_DIR."""
-    return LocalBlobStore(settings.blob_dir)
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[BlobStore]:
+    """The store the settings name, open while the app runs: the bucket BLOB_S3_BUCKET when
+    set (src/blobs/s3.py), otherwise the local directory BLOB_DIR."""
+    if settings.blob_s3_bucket:
+        from src.blobs.s3 import s3_store  # aiobotocore is loaded only when a bucket is used
+
+        async with s3_store(settings) as store:
+            yield store
+    else:
+        yield LocalBlobStore(settings.blob_dir)
 
 
 _current: BlobStore | None = None

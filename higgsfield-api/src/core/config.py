@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     blob_dir: Path = DEFAULT_BLOB_DIR
     # A blob no task needs is swept once it is this old (a create writes its blob before its row).
     blob_orphan_grace: Duration = timedelta(minutes=15)
+    # An S3-compatible bucket instead of BLOB_DIR (replicas on several hosts); credentials from
+    # these two or botocore's usual chain (AWS_ACCESS_KEY_ID, ~/.aws, an instance role).
+    blob_s3_bucket: str | None = None
+    blob_s3_prefix: str = ""
+    blob_s3_endpoint_url: str | None = None
+    blob_s3_region: str | None = None
+    blob_s3_access_key_id: str | None = None
+    blob_s3_secret_access_key: str | None = None
 
     # Secrets
     admin_token: str | None = None
