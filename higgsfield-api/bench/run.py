@@ -224,7 +224,8 @@ def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) 
         f"`make bench`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}, everything on 127.0.0.1.",
         f"Load: {tool}, {args.connections} keep-alive connections, {args.warmup:g} s warm-up then "
-        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker, "
+        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker (rows marked "
+        '"2 workers": WEB_CONCURRENCY=2; "aiomysql": MYSQL_DRIVER=aiomysql, otherwise asyncmy), '
         "sandbox upstream in a process of its own (bench/sandbox_upstream.py), "
         f"JSON access log on, RATE_LIMIT_PER_MINUTE={RATE_LIMIT} and creates spread over "
         f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings, "
