@@ -42,6 +42,11 @@ POLL_SIZES = "100,1000,10000"
 TARGETS = {"get": 0.5, "list": 0.35, "create": 0.35}
 ROUNDS = 3  # runs of the service and of the bare app, in turns, per row
 RSS_TARGET_MB = 300
+# Rows measured again on MySQL with other settings: the row label's suffix, the settings.
+MYSQL_VARIANTS = {
+    "aiomysql": {"MYSQL_DRIVER": "aiomysql"},
+    "2 workers": {"WEB_CONCURRENCY": "2"},
+}
 
 
 def combine(runs: list[LoadResult]) -> LoadResult:
@@ -96,7 +101,8 @@ class Bench:
 
     def service_env(self, database: str, **values: str | int) -> dict[str, str]:
         env = service_env(free_port(), RATE_LIMIT_PER_MINUTE=RATE_LIMIT, **values)
-        if database == "SQLite":
+        env["BLOB_DIR"] = str(self.work / f"blobs-{env['PORT']}")
+        if database.startswith("SQLite"):
             env["SQLITE_PATH"] = str(self.work / f"service-{env['PORT']}.sqlite3")
         else:
             env["DATABASE_URL"] = self.mysql_url()
@@ -106,9 +112,11 @@ class Bench:
     def mysql_url(self) -> str:
         return os.environ["TEST_MYSQL_URL"].split("?")[0] + "_bench"
 
-    def http_rows(self, database: str) -> list[report.HttpRow]:
-        log = self.work / f"service-{database.split('/')[0]}.log"
-        credentials = {"HF_API_KEY": SANDBOX_CREDENTIAL, "HF_API_SECRET": SANDBOX_CREDENTIAL}
+    def http_rows(self, database: str, **settings: str) -> list[report.HttpRow]:
+        """The three request rows on `database` (a label: "SQLite" or "MariaDB/MySQL", maybe with
+        what differs from the defaults), the service run with `settings` on top of the bench's."""
+        log = self.work / f"service-{len(self.bare_runs)}-{database.split('/')[0]}.log"
+        credentials = {"HF_API_KEY": SANDBOX_CREDENTIAL, "HF_API_SECRET": SANDBOX_CREDENTIAL, **settings}
         with ExitStack() as running:  # each process is stopped, even if a later one fails to start
             bare = start_module("bench.baseline_app", free_port(), self.work / "baseline.log", "/json")
             running.callback(bare.stop)
@@ -216,7 +224,8 @@ def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) 
         f"`make bench`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}, everything on 127.0.0.1.",
         f"Load: {tool}, {args.connections} keep-alive connections, {args.warmup:g} s warm-up then "
-        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker, "
+        f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker (rows marked "
+        '"2 workers": WEB_CONCURRENCY=2; "aiomysql": MYSQL_DRIVER=aiomysql, otherwise asyncmy), '
         "sandbox upstream in a process of its own (bench/sandbox_upstream.py), "
         f"JSON access log on, RATE_LIMIT_PER_MINUTE={RATE_LIMIT} and creates spread over "
         f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings, "
@@ -240,6 +249,9 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     databases = ["SQLite"] + (["MariaDB/MySQL"] if os.environ.get("TEST_MYSQL_URL") else [])
+    # On MySQL also: the other driver, and two workers (what a second core buys; the baseline
+    # stays one worker).
+    variants = {"MariaDB/MySQL": MYSQL_VARIANTS} if "http" in parts else {}
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as work_dir:
         bench = Bench(args, Path(work_dir))
         http: list[report.HttpRow] = []
@@ -248,6 +260,9 @@ def main() -> None:
             print(database)
             if "http" in parts:
                 http += bench.http_rows(database)
+            for label, settings in variants.get(database, {}).items():
+                print(f"{database}, {label}")
+                http += bench.http_rows(f"{database}, {label}", **settings)
             if "poller" in parts:
                 poll += bench.poll_rows(database)
         http = bench.bare_rows() + http

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from src import blobs
 from src.core.config import SANDBOX_PREFIX, Settings
 from src.core.log_redaction import install_log_redaction
 from src.db import sqlite_reader
@@ -55,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.upstream_base_url,
     )
     async with (
+        blobs.open_store(settings) as blob_store,
         register_orm(settings),
         upstream_http(settings) as http,
         # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
@@ -62,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             timeout=settings.callback_timeout_seconds, follow_redirects=False
         ) as callbacks_http,
     ):
+        blobs.install(blob_store)
         upstream = Upstream.from_settings(http, settings)
         jobs = build_jobs(JobContext(settings, upstream, callbacks_http=callbacks_http))
         app.state.upstream = upstream

@@ -155,6 +155,16 @@ async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
         orm_rest = [r for r in await newest.values(*PUBLIC_TASK_FIELDS) if r["status"] == "pending"]
         orm_rest = [r for r in orm_rest if (r["created_at"], str(r["id"])) < (after[0], str(after[1]))]
         assert [_as_api(r) for r in rest] == [_as_api(r) for r in orm_rest]
+        # The same pages through the key, in one query (the list route's read).
+        keyed = await fast_reads.page_for_key(key_hash, statuses=(), after=None, limit=4)
+        assert keyed is not None and keyed[1] == orm_key
+        assert [_as_api(r) for r in keyed[0]] == [_as_api(r) for r in page]
+        keyed_rest = await fast_reads.page_for_key(key_hash, statuses=("pending",), after=after, limit=10)
+        assert keyed_rest is not None and [_as_api(r) for r in keyed_rest[0]] == [
+            _as_api(r) for r in orm_rest
+        ]
+        assert await fast_reads.page_for_key(key_hash, statuses=("nsfw",), after=None, limit=4) is None
+        assert await fast_reads.page_for_key("no-such-key", statuses=(), after=None, limit=4) is None
 
         since = utcnow() - timedelta(minutes=1)
         orm_third = (

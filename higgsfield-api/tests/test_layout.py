@@ -14,6 +14,7 @@ TRANSITIONS = SRC / "tasks" / "transitions.py"
 LAYERS = {
     "src.core": {"src.core"},
     "src.db": {"src.core", "src.db"},
+    "src.blobs": {"src.core", "src.blobs"},
     "src.jobs": {"src.core", "src.db", "src.jobs"},
     "src.web": {
         "src.core",

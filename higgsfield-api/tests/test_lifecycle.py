@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from src.core.clock import utcnow
-from src.db.models import Task, TaskImage, TaskStatus
+from src.db.models import Task, TaskStatus
 from src.jobs.context import JobContext
 from src.tasks import service as tasks
 from src.upstream.client import Upstream
 from src.upstream.submit import UNKNOWN_OUTCOME, submit_pending
 from tests.support.app import GENERATIONS, eventually, make_settings, register, running_app
 from tests.support.images import image_bytes, png
-from tests.support.tasks import new_task
+from tests.support.tasks import has_image, new_task
 
 I2V = "/api/higgsfield/i2v/"
 both_generations = pytest.mark.parametrize("api_version", GENERATIONS)
@@ -56,7 +56,7 @@ async def test_a_task_completes_with_its_video_and_thumbnail(service, api_key, a
     assert job.version == api_version
     assert (await Task.get(id=task["id"])).upstream_api == api_version
     # The stored image is dropped once Higgsfield has it.
-    assert await TaskImage.filter(task_id=task["id"]).count() == 0
+    assert not await has_image(task["id"])
 
 
 @pytest.mark.parametrize("api_version", ["v1"])

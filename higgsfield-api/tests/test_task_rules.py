@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from src.core.clock import utcnow
-from src.db.models import IdempotencyKey, Task, TaskImage, TaskStatus
+from src.db.models import IdempotencyKey, Task, TaskStatus
 from src.upstream.webhooks import task_token
 from tests.support.app import GENERATIONS, eventually, make_settings, register, running_app
 from tests.support.images import image_bytes, png
+from tests.support.tasks import has_image, image_dropped
 
 I2V = "/api/higgsfield/i2v/"
 
@@ -41,7 +42,7 @@ async def test_a_pending_task_is_canceled_and_never_sent(service, api_key):
     service.fake.reset()
     await service.app.state.jobs.submit.run()
     assert service.fake.submissions == []
-    assert await TaskImage.filter(task_id=task["id"]).count() == 0
+    assert not await has_image(task["id"])
     again = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
     assert again.status_code == 409 and "canceled" in again.json()["detail"]
 
@@ -175,7 +176,7 @@ async def test_a_task_not_accepted_before_the_submit_deadline_fails(db_url, fake
         task = (await post_task(client, key)).json()
         await eventually(lambda: _final(client, key, task["id"]), what="the deadline to pass")
         done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
-        assert await TaskImage.filter(task_id=task["id"]).count() == 0  # nothing needs the image now
+        await eventually(lambda: image_dropped(task["id"]), what="its image to be dropped")  # not needed
     assert done["status"] == "failed"
     assert "TASK_SUBMIT_DEADLINE" in done["error"] and "not charged" in done["error"]
     assert fake.submissions == []
@@ -187,7 +188,7 @@ async def test_a_submission_lost_in_a_crash_fails_and_drops_its_image(db_url, fa
     async with running_app(settings) as (_app, client):
         key = (await register(client))["api_key"]
         task = (await post_task(client, key)).json()
-        assert await TaskImage.filter(task_id=task["id"]).count() == 1
+        assert await has_image(task["id"])
         # As a worker that crashed after writing `submitting` leaves it:
         await Task.filter(id=task["id"]).update(
             status=TaskStatus.SUBMITTING,
@@ -196,7 +197,7 @@ async def test_a_submission_lost_in_a_crash_fails_and_drops_its_image(db_url, fa
         )
         await eventually(lambda: _final(client, key, task["id"]), what="the lost submission to be reaped")
         done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
-        assert await TaskImage.filter(task_id=task["id"]).count() == 0
+        await eventually(lambda: image_dropped(task["id"]), what="its image to be dropped")
     assert done["status"] == "failed" and "not sent again" in done["error"]
 
 

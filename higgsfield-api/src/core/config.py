@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICE_DIR = Path(__file__).resolve().parents[2]  # higgsfield-api/
 REPO_DIR = SERVICE_DIR.parent
 DEFAULT_SQLITE_PATH = SERVICE_DIR / "data" / "higgsfield.sqlite3"
+DEFAULT_BLOB_DIR = SERVICE_DIR / "data" / "blobs"
 HIGGSFIELD_BASE_URL = "https://platform.higgsfield.ai"
 # The API's model names and the v2 model path each one is sent to (HF_V2_MODELS overrides it).
 # Higgsfield's v2 docs name two DoP models; `turbo` has none until an operator names one.
@@ -62,6 +63,20 @@ class Settings(BaseSettings):
     db_password: str = ""
     db_name: str = "higgsfield"
     sqlite_path: Path = DEFAULT_SQLITE_PATH
+    # The MySQL/MariaDB driver under Tortoise: asyncmy (compiled), or aiomysql (pure Python).
+    mysql_driver: Literal["asyncmy", "aiomysql"] = "asyncmy"
+    # Uploaded images wait here until Higgsfield has them (see src/blobs/); one per database.
+    blob_dir: Path = DEFAULT_BLOB_DIR
+    # A blob no task needs is swept once it is this old (a create writes its blob before its row).
+    blob_orphan_grace: Duration = timedelta(minutes=15)
+    # An S3-compatible bucket instead of BLOB_DIR (replicas on several hosts); credentials from
+    # these two or botocore's usual chain (AWS_ACCESS_KEY_ID, ~/.aws, an instance role).
+    blob_s3_bucket: str | None = None
+    blob_s3_prefix: str = ""
+    blob_s3_endpoint_url: str | None = None
+    blob_s3_region: str | None = None
+    blob_s3_access_key_id: str | None = None
+    blob_s3_secret_access_key: str | None = None
 
     # Secrets
     admin_token: str | None = None

@@ -70,6 +70,9 @@ def logging_config(level: str) -> dict[str, Any]:
             "httpx": {"level": quiet},
             # APScheduler logs every run of every interval job at INFO.
             "apscheduler": {"level": quiet},
+            # The S3 client logs request bodies (image bytes) and signed headers at DEBUG: never.
+            "botocore": {"level": "WARNING"},
+            "aiobotocore": {"level": "WARNING"},
         },
     }
 

@@ -174,17 +174,27 @@ async def task_for_key(key_hash: str, task_id: uuid.UUID) -> tuple[dict[str, Any
 
 
 @cache
-def _page_sql(name: str, statuses: int, with_cursor: bool) -> str:
+def _page_sql(name: str, statuses: int, with_cursor: bool, with_key: bool = False) -> str:
+    """A page of one client's tasks: of the client id given (first parameter), or, `with_key`,
+    of the live key's client, the key's columns on every row (the key hash is the last parameter
+    before the limit)."""
     d = _dialect(name)
-    m, t = d.mark, d.task
-    where = [f"t.{t('client_id')} = {m}"]
+    m, t, k = d.mark, d.task, d.key
+    where = [] if with_key else [f"t.{t('client_id')} = {m}"]
     if statuses:
         where.append(f"t.{t('status')} IN ({', '.join([m] * statuses)})")
     if with_cursor:
         where.append(f"(t.{t('created_at')} < {m} OR (t.{t('created_at')} = {m} AND t.{t('id')} < {m}))")
+    order = f"ORDER BY t.{t('created_at')} DESC, t.{t('id')} DESC LIMIT {m}"
+    if not with_key:
+        return f"SELECT {d.task_select} FROM {d.table(Task)} t WHERE {' AND '.join(where)} {order}"
+    # The key and its client first (one row each, by unique index), then the client's tasks
+    # along the (client_id, created_at, id) index, as for a client id given.
+    joined = f"JOIN {d.table(Task)} t ON t.{t('client_id')} = k.{k('client_id')}"
+    filters = "".join(f" AND {condition}" for condition in where)
     return (
-        f"SELECT {d.task_select} FROM {d.table(Task)} t WHERE {' AND '.join(where)} "
-        f"ORDER BY t.{t('created_at')} DESC, t.{t('id')} DESC LIMIT {m}"
+        f"SELECT {d.task_select}, {d.key_select} FROM {d.table(ApiKey)} k {joined} "
+        f"{d.live_key}{filters} {order}"
     )
 
 
@@ -205,6 +215,30 @@ async def task_page(
     sql = _page_sql(client.capabilities.dialect, len(statuses), after is not None)
     rows = await _rows(client, sql, [*params, limit])
     return [_task(row, d) for row in rows]
+
+
+async def page_for_key(
+    key_hash: str,
+    *,
+    statuses: tuple[str, ...],
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """(page, key): `task_page` of the live key's client and the key, in one query; None when
+    the key is not live or the page is empty (the caller tells those apart)."""
+    client, d = _client()
+    params: list[Any] = [*statuses]
+    if after:
+        created_at = d.datetime_to_db(after[0], Task)
+        params += [created_at, created_at, str(after[1])]
+    sql = _page_sql(client.capabilities.dialect, len(statuses), after is not None, with_key=True)
+    rows = await _rows(client, sql, [key_hash, *params, limit])
+    if not rows:
+        return None
+    key = _key(rows[0])
+    for row in rows[1:]:
+        _key(row)
+    return [_task(row, d) for row in rows], key
 
 
 @cache

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from src.auth.dependencies import CurrentClientId
+from src.auth.dependencies import API_KEY, CurrentClientId
 from src.tasks import intake as task_intake
 from src.tasks import service as tasks
-from src.tasks.dependencies import OwnTask
+from src.tasks.dependencies import DEFAULT_LIMIT, OwnPage, OwnTask
 from src.tasks.encoding import json_response
 from src.tasks.forms import TaskForm, task_form
 from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
@@ -50,12 +50,19 @@ async def create_task(
 
 
 async def list_tasks(
-    client_id: CurrentClientId,
+    page: OwnPage,
+    request: Request,
     status_: Annotated[PublicStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    return json_response(await tasks.list_for(client_id, status=status_, limit=limit, cursor=cursor))
+    # The OwnPage dependency reads the query itself (with the key, in one query); the parameters
+    # are declared here for the schema and for FastAPI's 422, which comes before this call.
+    if page is None:  # only if the dependency refused a query FastAPI accepted: read it again
+        page = await tasks.list_with_key(
+            request.headers.get(API_KEY), status=status_, limit=limit, cursor=cursor
+        )
+    return json_response(page)
 
 
 CREATE_RESPONSES = {

@@ -16,10 +16,10 @@ from src.core import security
 from src.core.clock import utcnow
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
-from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskImage, TaskStatus
+from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskStatus
 from src.motions import service as motions
 from src.tasks import idempotency as idempotency_keys
-from src.tasks import transitions
+from src.tasks import image_store, transitions
 from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
 
 if TYPE_CHECKING:
@@ -78,31 +78,42 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 async def create(
     client_id: uuid.UUID, new: NewTask, *, idempotency: tuple[str, str, int] | None = None
 ) -> dict[str, Any]:
-    """Stores a pending task with its image (and, with `idempotency` = (key, fingerprint, the
-    status code of the answer), the answer to replay) in one transaction."""
+    """Stores a pending task: one INSERT, committed on its own; with `idempotency` = (key,
+    fingerprint, the status code of the answer), the answer to replay too, in one transaction.
+    Its image goes to the blob store first, durably: a committed task always has its image (see
+    src/tasks/image_store.py)."""
     motion, motion_id = await motions.resolve(new.motion)
-    async with in_transaction():
-        task = await Task.create(
-            id=uuid.uuid4(),
-            client_id=client_id,
-            status=transitions.INITIAL_STATUS,
-            prompt=new.prompt,
-            motion=motion,
-            motion_id=motion_id,
-            model=new.model,
-            duration=new.duration,
-            metadata=new.metadata,
-            motion_strength=new.motion_strength,
-            seed=new.seed,
-            enhance_prompt=new.enhance_prompt,
-            callback_url=new.callback_url,
-            next_attempt_at=utcnow(),
-        )
-        await TaskImage.create(task=task, content_type=new.image_content_type, data=new.image)
-        answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
-        if idempotency:
+    task_id = uuid.uuid4()
+    image_key = await image_store.save(task_id, new.image)
+    row = {
+        "id": task_id,
+        "client_id": client_id,
+        "prompt": new.prompt,
+        "motion": motion,
+        "motion_id": motion_id,
+        "model": new.model,
+        "duration": new.duration,
+        "metadata": new.metadata,
+        "motion_strength": new.motion_strength,
+        "seed": new.seed,
+        "enhance_prompt": new.enhance_prompt,
+        "callback_url": new.callback_url,
+        "image_key": image_key,
+        "image_type": new.image_content_type,
+        "next_attempt_at": utcnow(),
+    }
+    try:
+        if idempotency is None:
+            task = await Task.create(status=transitions.INITIAL_STATUS, **row)
+            return public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+        async with in_transaction():
+            task = await Task.create(status=transitions.INITIAL_STATUS, **row)
+            answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
             key, print_, status_code = idempotency
             await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
+    except BaseException:
+        await image_store.discard(image_key)  # no row names it (a crash here leaves it to the sweep)
+        raise
     return answer
 
 
@@ -139,21 +150,50 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidField("cursor", "Invalid cursor; pass next_cursor as returned") from None
 
 
-async def list_for(
-    client_id: uuid.UUID, *, status: str | None, limit: int, cursor: str | None
-) -> dict[str, Any]:
-    """Newest first, keyset-paginated on (created_at, id): stable while tasks are added."""
-    statuses: tuple[str, ...] = ()
+def _statuses(status: str | None) -> tuple[str, ...]:
     if status == TaskStatus.PENDING:
-        statuses = (TaskStatus.PENDING.value, TaskStatus.SUBMITTING.value)
-    elif status:
-        statuses = (str(status),)
-    after = _decode_cursor(cursor) if cursor else None
-    rows = await fast_reads.task_page(client_id, statuses=statuses, after=after, limit=limit + 1)
+        return (TaskStatus.PENDING.value, TaskStatus.SUBMITTING.value)
+    return (str(status),) if status else ()
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """The answer to a list from up to `limit` + 1 rows (one more tells whether a page follows)."""
     next_cursor = (
         _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     )
     return {"items": [public(row) for row in rows[:limit]], "next_cursor": next_cursor}
+
+
+async def list_for(
+    client_id: uuid.UUID, *, status: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Newest first, keyset-paginated on (created_at, id): stable while tasks are added."""
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await fast_reads.task_page(client_id, statuses=_statuses(status), after=after, limit=limit + 1)
+    return _page(rows, limit)
+
+
+async def list_with_key(
+    api_key: str | None, *, status: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """`GET /i2v/`: the key check and the page in one query, as `get_with_key`. Only when that
+    finds nothing does a second query tell a bad key (401) from an empty page; a bad cursor is
+    a 422 after the key check, as on every route."""
+    try:
+        after = _decode_cursor(cursor) if cursor else None
+    except InvalidField:
+        await auth.authenticate(api_key)
+        raise
+    if api_key:
+        found = await fast_reads.page_for_key(
+            security.hash_api_key(api_key), statuses=_statuses(status), after=after, limit=limit + 1
+        )
+        if found:
+            rows, key = found
+            await auth.touch_key(key)
+            return _page(rows, limit)
+    await auth.authenticate(api_key)
+    return _page([], limit)
 
 
 async def cancel(client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from typing import Any
 from tortoise.expressions import Q
 
 from src.core.clock import utcnow
-from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskImage, TaskStatus
+from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
+from src.tasks import image_store
 
 INITIAL_STATUS = TaskStatus.PENDING
 RELEASED = {"lease_owner": None, "lease_until": None}
@@ -42,9 +43,7 @@ def _final(status: TaskStatus, now: datetime, **fields: Any) -> dict[str, Any]:
 
 async def drop_images(task_ids: Iterable[uuid.UUID]) -> None:
     """The stored images of tasks that no longer need them (sent, or ended)."""
-    ids = list(task_ids)
-    if ids:
-        await TaskImage.filter(task_id__in=ids).delete()
+    await image_store.drop(task_ids)
 
 
 async def _end_where(filters: Q, status: TaskStatus, **fields: Any) -> int:

@@ -23,11 +23,11 @@ from tortoise.expressions import Q
 
 from src.core.clock import utcnow
 from src.db import fast_reads
-from src.db.models import Client, Task, TaskImage, TaskStatus
+from src.db.models import Client, Task, TaskStatus
 from src.jobs import leases
 from src.jobs.claims import claim_batch, lease_free, new_claim_token, update_claimed
 from src.jobs.context import JobContext
-from src.tasks import transitions
+from src.tasks import image_store, transitions
 from src.upstream import webhooks
 from src.upstream.errors import ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
 from src.upstream.generations import Submission
@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 UNKNOWN_OUTCOME = (
     "The service stopped while sending this task to Higgsfield and cannot tell whether Higgsfield "
     "received it; it was not sent again, so it cannot have been charged twice. Please create a new task."
+)
+# A pending task whose blob is gone: it cannot be sent (on several hosts, BLOB_DIR is not shared).
+MISSING_IMAGE = (
+    "The task's stored image could not be found, so it was never sent to Higgsfield; please create it again"
 )
 # After Higgsfield's concurrency 400 with no task of ours ending (the account's slots may be
 # taken by jobs we do not follow), try again after this many poll intervals, at most 2 minutes.
@@ -97,10 +101,11 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     upstream = ctx.higgsfield.default
     try:
         if not task.image_url:
-            image = await TaskImage.get_or_none(task_id=task_id)
+            image = await image_store.load(task)
             if image is None:  # canceled meanwhile: its image went with it
+                await transitions.fail_claimed(task_id, token, MISSING_IMAGE)  # no-op if canceled
                 return True
-            task.image_url = await upstream.upload_image(bytes(image.data), image.content_type)
+            task.image_url = await upstream.upload_image(*image)
             await update_claimed(task_id, token, release=False, image_url=task.image_url)
         # The intent is on record before the paid call; a cancel or a lost lease stops us here.
         if not await transitions.start_submitting(task_id, token, upstream.version):
@@ -182,12 +187,14 @@ async def cancel_orphans_of_disabled_clients() -> int:
 
 
 async def tidy_up(ctx: JobContext) -> None:
-    """The checks of tasks nobody is moving along: lost submissions, missed deadlines, orphans."""
+    """The checks of tasks nobody is moving along: lost submissions, missed deadlines, orphans,
+    and the images no task needs any more (left by a crash)."""
     if reaped := await reap_lost_submissions(ctx):
         logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
     if expired := await expire_unsent(ctx):
         logger.warning("%d task(s) passed TASK_SUBMIT_DEADLINE and were marked failed", expired)
     await cancel_orphans_of_disabled_clients()
+    await image_store.sweep(utcnow() - ctx.settings.blob_orphan_grace)
 
 
 async def submit_pending(ctx: JobContext) -> int:

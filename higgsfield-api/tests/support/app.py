@@ -15,6 +15,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from src.app_factory import create_app
 from src.core.config import Settings
+from tests.support.databases import blob_dir
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 HEALTH_UUID = "4b1f3f7e-2f38-4c5e-9a51-6b0e0b4c1a77"
@@ -26,6 +27,7 @@ GENERATIONS = ("v1", "v2")
 def make_settings(db_url: str, upstream_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": db_url,
+        "blob_dir": blob_dir(db_url),
         "admin_token": ADMIN_TOKEN,
         "uuid_test_check": HEALTH_UUID,
         "hf_api_key": "test-key",

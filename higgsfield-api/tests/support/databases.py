@@ -7,8 +7,11 @@ too); each test starts from empty tables, wiped through a plain driver connectio
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import shutil
 import sqlite3
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
@@ -89,7 +92,16 @@ def prepare(kind: str, tmp_dir: Path) -> str:
     return url
 
 
+def blob_dir(url: str) -> Path:
+    """The blob store of a test database (BLOB_DIR): the images belong with the rows."""
+    if url.startswith("sqlite"):
+        return Path(url.removeprefix("sqlite://")).parent / "blobs"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"hf-test-blobs-{digest}"
+
+
 def wipe(url: str) -> None:
+    shutil.rmtree(blob_dir(url), ignore_errors=True)
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.removeprefix("sqlite://"), timeout=10)
         try:

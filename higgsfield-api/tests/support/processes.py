@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.app import ADMIN_TOKEN, HEALTH_UUID
+from tests.support.databases import blob_dir
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,8 @@ def service_env(**values: str | float | int) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.update({k: str(v) for k, v in values.items()})
+    if "DATABASE_URL" in env and "BLOB_DIR" not in env:  # the images belong with the rows
+        env["BLOB_DIR"] = str(blob_dir(env["DATABASE_URL"]))
     return env
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from src import blobs
+from src.db.models import TaskImage
 from src.tasks.service import NewTask
 from tests.support.images import png
 
@@ -9,3 +13,15 @@ from tests.support.images import png
 def new_task(prompt: str = "") -> NewTask:
     """A small PNG, the default motion, model and duration, no callback."""
     return NewTask(prompt, "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+
+
+async def has_image(task_id: str | uuid.UUID) -> bool:
+    """Whether the task's image is still stored (in the blob store, or a pre-0005 row)."""
+    if await blobs.current().get(str(task_id)) is not None:
+        return True
+    return await TaskImage.filter(task_id=task_id).exists()
+
+
+async def image_dropped(task_id: str | uuid.UUID) -> bool:
+    """For `eventually`: a transition makes the status visible a moment before it deletes the image."""
+    return not await has_image(task_id)

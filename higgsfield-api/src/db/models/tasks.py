@@ -61,6 +61,10 @@ class Task(Model):
     seed = fields.IntField(null=True)
     enhance_prompt = fields.BooleanField(default=False)
 
+    # The client's image waits in the blob store (src/blobs/) under this key until Higgsfield has
+    # it; NULL for tasks stored before 0005, whose image is in task_images.
+    image_key = fields.CharField(max_length=64, null=True)
+    image_type = fields.CharField(max_length=32, null=True)
     image_url = fields.TextField(null=True)  # the upstream public_url once uploaded
     # Higgsfield's id of the job: the job set's id on v1, the request_id on v2.
     job_set_id = fields.CharField(max_length=64, null=True, unique=True)
@@ -102,7 +106,10 @@ class Task(Model):
 
 
 class TaskImage(Model):
-    """The client's image, kept until Higgsfield has it, then deleted."""
+    """The client's image, kept until Higgsfield has it, then deleted.
+
+    Only tasks stored before migration 0005 have one: newer images are in the blob store.
+    """
 
     task: fields.OneToOneRelation[Task] = fields.OneToOneField(
         "models.Task", related_name="image", on_delete=fields.CASCADE, primary_key=True

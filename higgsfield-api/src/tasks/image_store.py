@@ -1,0 +1,79 @@
+"""A task's image in the blob store (src/blobs/): under the task's id, from the create until
+Higgsfield has it.
+
+A create writes the blob (durably) before the row that names it, so a committed task always
+has its image; a crash between the two leaves a blob without a row, which the sweep removes
+once it is older than BLOB_ORPHAN_GRACE (a create still in flight is younger). Tasks stored
+before migration 0005 have no key: their image is still read from (and dropped in) task_images.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from src import blobs
+from src.db.models import Task, TaskImage, TaskStatus
+
+# The statuses in which a task still needs its image: not sent yet, or being sent now.
+NEEDS_IMAGE = (TaskStatus.PENDING, TaskStatus.SUBMITTING)
+SWEEP_CHUNK = 500
+
+
+def key_for(task_id: uuid.UUID) -> str:
+    return str(task_id)
+
+
+async def save(task_id: uuid.UUID, data: bytes) -> str:
+    """Stores a new task's image; returns the key its row keeps."""
+    key = key_for(task_id)
+    await blobs.current().put(key, data)
+    return key
+
+
+async def discard(key: str) -> None:
+    """The blob of a create whose row was not written."""
+    await blobs.current().delete([key])
+
+
+async def load(task: Task) -> tuple[bytes, str] | None:
+    """(bytes, content type) of a task's image; None when it is gone (the task was canceled)."""
+    if task.image_key:
+        data = await blobs.current().get(task.image_key)
+        return None if data is None else (data, str(task.image_type))
+    legacy = await TaskImage.get_or_none(task_id=task.id)
+    return None if legacy is None else (bytes(legacy.data), legacy.content_type)
+
+
+async def drop(task_ids: Iterable[uuid.UUID]) -> None:
+    """The images of tasks that no longer need them."""
+    ids = list(task_ids)
+    if ids:
+        await blobs.current().delete(key_for(task_id) for task_id in ids)
+        await TaskImage.filter(task_id__in=ids).delete()
+
+
+def _task_id(key: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        return None
+
+
+async def sweep(written_before: datetime) -> int:
+    """Deletes the blobs written before `written_before` that no task needs: of a task that is
+    sent or ended, of a task that was never committed, and unfinished writes. Returns how many."""
+    store = blobs.current()
+    keys = await store.older_than(written_before)
+    doomed = [key for key in keys if _task_id(key) is None]  # unfinished writes
+    by_id = {task_id: key for key in keys if (task_id := _task_id(key)) is not None}
+    ids = list(by_id)
+    for start in range(0, len(ids), SWEEP_CHUNK):
+        chunk = ids[start : start + SWEEP_CHUNK]
+        needed = set(
+            await Task.filter(id__in=chunk, status__in=list(NEEDS_IMAGE)).values_list("id", flat=True)
+        )
+        doomed += [by_id[task_id] for task_id in chunk if task_id not in needed]
+    await store.delete(doomed)
+    return len(doomed)
