@@ -4,7 +4,7 @@ Higgsfield has it.
 A create writes the blob (durably) before the row that names it, so a committed task always
 has its image; a crash between the two leaves a blob without a row, which the sweep removes
 once it is older than BLOB_ORPHAN_GRACE (a create still in flight is younger). Tasks stored
-before migration 0005 have no key: their image is still read from (and dropped in) task_images.
+before migration 0006 have no key: their image is still read from (and dropped in) task_images.
 """
 
 from __future__ import annotations
