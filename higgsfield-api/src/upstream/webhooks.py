@@ -57,16 +57,16 @@ def _task_id(hint: str | None) -> uuid.UUID | None:
         return None
 
 
-def _authorized_task(settings: Settings, call: WebhookCall) -> tuple[bool, uuid.UUID | None]:
-    """(authorized, the task it is limited to). The shared secret (v1) opens every job; a task
-    token opens that task's job only."""
+def _authorized_task(settings: Settings, call: WebhookCall) -> tuple[uuid.UUID | None, bool]:
+    """(the task the call names, whether it speaks for that task only). The shared secret (v1)
+    opens every job; a task token opens that task's job only. Anything else is a 401."""
     if not settings.hf_webhook_url or not settings.hf_webhook_secret:
         raise NotFound("Not Found")  # not configured: the route does not exist
     task_id = _task_id(call.task)
     if same_secret(call.secret, settings.hf_webhook_secret):
-        return True, task_id
+        return task_id, False
     if task_id is not None and same_secret(call.token, task_token(settings.hf_webhook_secret, task_id)):
-        return True, task_id
+        return task_id, True
     raise Unauthorized("Invalid webhook secret or token")
 
 
@@ -82,12 +82,12 @@ def job_id_of(payload: Any) -> str:
 
 async def called(settings: Settings, call: WebhookCall) -> int:
     """Checks the call, then makes its job's tasks due now; returns how many will be read."""
-    _, task_id = _authorized_task(settings, call)
+    task_id, by_token = _authorized_task(settings, call)
     job_id = job_id_of(call.payload)
     if task_id is not None and await transitions.reconcile_submitting(task_id, job_id):
         logger.warning("Task %s reconciled with Higgsfield job %s from a webhook", task_id, job_id)
     now = utcnow()
     due = Task.filter(job_set_id=job_id, status__in=list(UPSTREAM_STATUSES), next_attempt_at__gt=now)
-    if call.token is not None and not same_secret(call.secret, settings.hf_webhook_secret):
+    if by_token:
         due = due.filter(id=task_id)  # a token speaks for its own task only
     return await due.update(next_attempt_at=now)

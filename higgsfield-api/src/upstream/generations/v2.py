@@ -14,8 +14,9 @@ class V2(Generation):
     version = "v2"
 
     def __init__(self, models: Mapping[str, str]) -> None:
-        # The API's model name -> the v2 model path (HF_V2_MODELS); a name without one is not offered.
-        self.models = {name: path.strip("/") for name, path in models.items() if path and path.strip("/")}
+        # The API's model name -> the v2 model path (Settings.v2_models: HF_V2_MODELS over the
+        # defaults, names without a path left out).
+        self.models = dict(models)
 
     def headers(self, api_key: str, api_secret: str) -> dict[str, str]:
         return {"Authorization": f"Key {api_key}:{api_secret}"}
