@@ -50,7 +50,7 @@ async def test_the_reader_sees_a_commit_at_once_and_steps_aside_on_errors(db_url
         orm = connections.get("default")
         reader = sqlite_reader.reader_for(orm)
         if not db_url.startswith("sqlite"):
-            assert reader is None  # MySQL: every read goes through the ORM
+            assert reader is None  # MySQL: reads are prepared (mysql_reader) or the ORM's
             return
         assert reader is not None
         prompt_of = 'SELECT "prompt" FROM "tasks" WHERE "id" = ?'

@@ -31,7 +31,7 @@ from tortoise import connections
 from tortoise.fields import DatetimeField, JSONField
 from tortoise.models import Model
 
-from src.db import sqlite_reader
+from src.db import mysql_reader, sqlite_reader
 from src.db.models import PUBLIC_TASK_FIELDS, ApiKey, Client, Motion, Task
 
 TASK_COLUMNS = PUBLIC_TASK_FIELDS
@@ -129,8 +129,10 @@ def _client() -> tuple[Any, _Dialect]:
 
 
 async def _rows(client: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    """On a SQLite file, read in the loop (sqlite_reader); otherwise, or if that would wait,
-    through the ORM's connection."""
+    """On a SQLite file, read in the loop (sqlite_reader); on MySQL through asyncmy, as a
+    prepared statement (mysql_reader); otherwise, or if SQLite would wait, through the ORM."""
+    if mysql_reader.usable(client):
+        return await mysql_reader.fetch(client, sql, params)
     reader = sqlite_reader.reader_for(client)
     if reader is not None:
         rows = sqlite_reader.fetch(reader, sql, params)

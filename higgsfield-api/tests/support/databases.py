@@ -52,6 +52,16 @@ def _mysql_connect(url: str, *, with_db: bool = True) -> pymysql.Connection:
     )
 
 
+def kill_mysql_session(url: str, session: int) -> None:
+    """Ends a server session from outside, as a server restart or a wait_timeout would."""
+    conn = _mysql_connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("KILL %s", (session,))
+    finally:
+        conn.close()
+
+
 def recreate_mysql(url: str) -> None:
     """Drops and makes again the (disposable) database of a mysql:// URL."""
     name = urlparse(url).path.lstrip("/")
