@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from src import blobs
 from src.core.config import SANDBOX_PREFIX, Settings
@@ -25,6 +26,8 @@ from src.web.middleware import install_middleware
 
 logger = logging.getLogger(__name__)
 
+
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 # Connections besides the poller's and the submitter's: the catalog refresh, a webhook check.
 SPARE_CONNECTIONS = 8
@@ -94,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served without a CDN by install_docs
         redoc_url=None,
+        # Metrics are Prometheus' (/metrics) and logs JSON lines; FastAPI's native OpenTelemetry
+        # would otherwise look for configured providers on every request.
+        telemetry=NO_OPENTELEMETRY,
     )
     app.state.settings = settings
     install_log_redaction()

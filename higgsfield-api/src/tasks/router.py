@@ -5,16 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, status
 from fastapi.responses import JSONResponse, Response
 
-from src.auth.dependencies import API_KEY, CurrentClientId
+from src.auth.dependencies import ApiKeyHeader, CurrentClientId
+from src.core.task_context import working_on
 from src.tasks import intake as task_intake
 from src.tasks import service as tasks
-from src.tasks.dependencies import DEFAULT_LIMIT, OwnPage, OwnTask
+from src.tasks.arguments import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    StatusQuery,
+    page_arguments,
+    task_arguments,
+)
 from src.tasks.encoding import json_response
 from src.tasks.forms import TaskForm, task_form
-from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
+from src.tasks.schemas import TaskOut, TaskPage
+from src.web.bound_route import bound_by
 from src.web.deps import JobsDep, SettingsDep, UpstreamDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
@@ -50,18 +59,12 @@ async def create_task(
 
 
 async def list_tasks(
-    page: OwnPage,
-    request: Request,
-    status_: Annotated[PublicStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    api_key: ApiKeyHeader,
+    status_: StatusQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response:
-    # The OwnPage dependency reads the query itself (with the key, in one query); the parameters
-    # are declared here for the schema and for FastAPI's 422, which comes before this call.
-    if page is None:  # only if the dependency refused a query FastAPI accepted: read it again
-        page = await tasks.list_with_key(
-            request.headers.get(API_KEY), status=status_, limit=limit, cursor=cursor
-        )
+    page = await tasks.list_with_key(api_key, status=status_, limit=limit, cursor=cursor)
     return json_response(page)
 
 
@@ -76,17 +79,22 @@ CREATE_RESPONSES = {
 }
 
 
-# Routes are matched in the order they are added: the reads clients make most come first.
-@router.get(
+async def get_task(task_id: uuid.UUID, api_key: ApiKeyHeader) -> Response:
+    working_on(task_id)
+    return json_response(await tasks.get_with_key(api_key, task_id))
+
+
+# Routes are matched in the order they are added: the reads clients make most come first. Their
+# arguments are read by tasks/arguments.py instead of FastAPI's dependency solving (see
+# web/bound_route.py); their signatures still make their OpenAPI operations.
+router.add_api_route(
     I2V + "/{task_id}",
+    get_task,
+    methods=["GET"],
     response_model=TaskOut,
     responses={**API_KEY_REQUIRED, 404: NOT_FOUND},
+    route_class_override=bound_by(task_arguments),
 )
-async def get_task(task: OwnTask, task_id: uuid.UUID) -> Response:
-    # The OwnTask dependency reads `task_id` itself (with the key, in one query); it is declared
-    # here for the schema and for FastAPI's 422 on a malformed id, which comes before this call.
-    assert task is not None  # noqa: S101 - None only for a malformed id, answered 422 before
-    return json_response(task)
 
 
 # The path works with and without the final slash, with no redirect.
@@ -99,6 +107,7 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
         responses=API_KEY_REQUIRED,
         include_in_schema=in_schema,
         summary="List your tasks, newest first",
+        route_class_override=bound_by(page_arguments),
     )
     router.add_api_route(
         path,
