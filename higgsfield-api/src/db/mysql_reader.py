@@ -5,19 +5,18 @@ server parses and plans the statement anew, and the rows come back as text that 
 parses column by column; around that, Tortoise's `execute_query_dict` adds an exception
 translator, a pool wrapper and a second pass over the rows. For the few fixed statements on
 every client call (fast_reads), asyncmy can do better: a statement prepared once per
-connection (`Connection.prepare`) is then executed with its parameters in binary, skips the
-server's parser, and its rows come back in the binary protocol, decoded in C. Measured here
-on a task GET's read: ~125 µs of the service's CPU through the ORM, ~45 µs prepared, and
-about half of MariaDB's own CPU per read.
+connection (`Connection.prepare`) is then executed with its parameters in binary, the server
+does not parse it again, and its rows come back in the binary protocol, decoded in C. Measured
+here on a task GET's read: ~125 µs of the service's CPU through the ORM, ~45 µs prepared.
 
 - The connections are the ORM's (`acquire_connection`): its pool, and inside `in_transaction`
   the transaction's connection, so a read sees what the transaction wrote.
 - Each connection keeps its statements (a weak map: a connection the pool drops takes them
-  along, and the server frees them with its session), for the server session they were
-  prepared in: a connection that reconnected in place, or whose statement failed, prepares
-  them again. There are a dozen or so statements in
-  all (fast_reads builds them once per dialect), far below MariaDB's
-  `max_prepared_stmt_count` (16,382) however many connections and workers share a server.
+  along, and the server frees them with its session) for the server session they were
+  prepared in: a connection that reconnected in place, or whose read failed, prepares them
+  again. There are a dozen or so statements in all (fast_reads builds them once per dialect),
+  far below MariaDB's `max_prepared_stmt_count` (16,382) however many connections and workers
+  share a server.
 - Errors are the ORM's (Tortoise's own translation of the driver's), so callers see one kind.
 - Only asyncmy prepares statements; on aiomysql (`MYSQL_DRIVER=aiomysql`) `usable` is False
   and fast_reads reads through the ORM.

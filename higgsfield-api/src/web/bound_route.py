@@ -4,11 +4,11 @@ dependency solving: for the two reads clients make most (`GET /i2v/{id}`, `GET /
 For every request FastAPI walks the endpoint's dependency tree: the security scheme, each
 path and query parameter, each validated and gathered through generic machinery. Measured on a
 task GET on MySQL (instructions per request, in-process), that was about a fifth of the whole
-request. A route made with `bound_by(arguments)` keeps everything
-else of an `APIRoute` (its OpenAPI operation, still made from the endpoint's signature, the
-error handlers, the middleware) but calls `endpoint(**await arguments(request))`, where
-`arguments` reads exactly what the signature declares and refuses what FastAPI would refuse,
-with FastAPI's 422 (see `located`).
+request. A route made with `bound_by(arguments)` keeps everything else of an `APIRoute` (its
+OpenAPI operation, still made from the endpoint's signature, the error handlers, the
+middleware) but calls `endpoint(**await arguments(request))`, where `arguments` reads exactly
+what the signature declares and refuses what FastAPI would refuse, with FastAPI's 422 (see
+`located`).
 
 Used as `router.add_api_route(..., route_class_override=bound_by(arguments))`; tests check that
 each bound route answers as FastAPI's own binding of the same endpoint does. FastAPI's
