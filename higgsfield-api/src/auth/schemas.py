@@ -4,12 +4,14 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from src.core.strict_input import StrictText
+
 LOGIN_PATTERN = r"^[A-Za-z0-9_.@-]+$"
 
 
 class Credentials(BaseModel):
-    login: str = Field(min_length=3, max_length=64, pattern=LOGIN_PATTERN, examples=["acme-studio"])
-    password: str = Field(min_length=8, max_length=128, examples=["correct horse battery"])
+    login: StrictText = Field(min_length=3, max_length=64, pattern=LOGIN_PATTERN, examples=["acme-studio"])
+    password: StrictText = Field(min_length=8, max_length=128, examples=["correct horse battery"])
 
 
 class IssuedCredentialsOut(BaseModel):

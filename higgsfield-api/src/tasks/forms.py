@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import File, Form, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from pydantic import AfterValidator
 
 from src.callbacks import destinations
+from src.core import strict_input
 from src.core.config import Settings
 from src.core.errors import InvalidField, PayloadTooLarge
+from src.core.strict_input import StrictText
 from src.tasks import images
 from src.tasks.service import NewTask
+from src.web import form_text
 
 METADATA_MAX_BYTES = 16 * 1024
 DURATIONS = (3, 5)
 
 
 def parse_metadata(raw: str | None) -> dict[str, Any] | None:
+    """A JSON object, strict (src/core/strict_input.py), of at most METADATA_MAX_BYTES."""
     if raw is None or raw == "":
         return None
-    if len(raw.encode()) > METADATA_MAX_BYTES:
+    if len(raw.encode("utf-8", "surrogatepass")) > METADATA_MAX_BYTES:
         raise InvalidField("metadata", f"metadata is larger than {METADATA_MAX_BYTES} bytes")
     try:
-        value = json.loads(raw)
+        value = strict_input.loads(raw)
+    except strict_input.InputProblem as exc:
+        raise InvalidField("metadata", f"metadata {exc}") from None
     except ValueError:
         raise InvalidField("metadata", 'metadata must be a JSON object, e.g. {"ref": 1}') from None
     if not isinstance(value, dict):
         raise InvalidField("metadata", "metadata must be a JSON object, not a JSON " + type(value).__name__)
+    return value
+
+
+def idempotency_key_rule(value: str | None) -> str | None:
+    """An Idempotency-Key is printable ASCII (a UUID is typical): a header carries no other text."""
+    if value is not None and not (value.isascii() and value.isprintable()):
+        raise ValueError("Idempotency-Key must be printable ASCII, e.g. a UUID")
     return value
 
 
@@ -98,27 +110,33 @@ class TaskForm:
 
 
 async def task_form(
+    request: Request,
     image: Annotated[UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")],
-    prompt: Annotated[str, Form(max_length=2000)] = "",
+    prompt: Annotated[StrictText, Form(max_length=2000)] = "",
     motion: Annotated[
-        str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")
+        StrictText, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")
     ] = "GENERAL",
     model: Annotated[Literal["lite", "standard", "turbo"], Form()] = "standard",
     duration: Annotated[
         int, Form(description="3 or 5 seconds; kept with the task"), AfterValidator(_duration)
     ] = 5,
-    metadata: Annotated[str | None, Form(description="A JSON object, at most 16 KiB")] = None,
-    motion_strength: Annotated[float, Form(ge=0, le=1)] = 0.5,
+    metadata: Annotated[
+        StrictText | None, Form(description="A JSON object: strict JSON, at most 20 levels deep, 16 KiB")
+    ] = None,
+    motion_strength: Annotated[float, Form(ge=0, le=1, allow_inf_nan=False)] = 0.5,
     seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
     enhance_prompt: Annotated[bool, Form()] = False,
     callback_url: Annotated[
-        str | None,
+        StrictText | None,
         Form(max_length=2048, description="http(s) URL to POST the task to when it ends (signed)"),
         AfterValidator(_callback_url),
     ] = None,
 ) -> TaskForm:
     """The form as FastAPI reads it. A coroutine, not the class itself as the dependency: FastAPI
     would call a class (or any plain function) in a worker thread."""
+    if problem := form_text.problem_of(request.scope):
+        field, detail = problem
+        raise InvalidField(field, detail)
     return TaskForm(
         image, prompt, motion, model, duration, metadata, motion_strength, seed, enhance_prompt, callback_url
     )

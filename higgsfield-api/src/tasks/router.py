@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, status
 from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator
 
 from src.auth.dependencies import ApiKeyHeader, CurrentClientId
 from src.core.task_context import working_on
@@ -21,7 +22,7 @@ from src.tasks.arguments import (
     task_arguments,
 )
 from src.tasks.encoding import json_response
-from src.tasks.forms import TaskForm, task_form
+from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
 from src.tasks.schemas import TaskOut, TaskPage
 from src.web.bound_route import bound_by
 from src.web.deps import JobsDep, SettingsDep, UpstreamDep
@@ -44,6 +45,7 @@ async def create_task(
             max_length=255,
             description="Retry safely: the same key within 24 h replays the first answer",
         ),
+        AfterValidator(idempotency_key_rule),
     ] = None,
 ) -> JSONResponse:
     new = await form.to_new_task(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -10,8 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
 from src.core.errors import DomainError, InvalidField
+from src.core.strict_input import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +41,42 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
 
 
 def short_echo(value: Any, depth: int = 0) -> Any:
-    """The `input` of a validation error, cut down: long strings and big containers (the whole
-    form or body is the input of a missing field) keep only their beginning."""
+    """The `input` of a validation error, cut down and made safe to answer: long strings and big
+    containers (the whole form or body is the input of a missing field) keep only their
+    beginning; what JSON cannot carry (a lone surrogate, NaN, an uploaded file) is not echoed."""
     if isinstance(value, str):
+        if text_problem(value):
+            return None
         return value if len(value) <= ECHO_MAX_CHARS else value[:ECHO_MAX_CHARS] + CUT
-    if isinstance(value, dict | list) and depth >= ECHO_MAX_DEPTH:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict | list | tuple) and depth >= ECHO_MAX_DEPTH:
         return CUT
     if isinstance(value, dict):
         items = list(value.items())
-        return {str(k)[:ECHO_MAX_CHARS]: short_echo(v, depth + 1) for k, v in items[:ECHO_MAX_ITEMS]}
-    if isinstance(value, list):
+        return {(short_echo(str(k)) or "?"): short_echo(v, depth + 1) for k, v in items[:ECHO_MAX_ITEMS]}
+    if isinstance(value, list | tuple):
         return [short_echo(v, depth + 1) for v in value[:ECHO_MAX_ITEMS]]
-    return value
+    if value is None or isinstance(value, bool | int):
+        return value
+    return None
+
+
+def _answerable(error: dict[str, Any]) -> dict[str, Any]:
+    error = dict(error)
+    if isinstance(error.get("input"), UploadFile):
+        field = error["loc"][-1] if error.get("loc") else "field"
+        error.update(type="string_type", msg=f"{field} is a text field: send it as text, not as a file")
+        error.pop("ctx", None)
+    if "input" in error:
+        error["input"] = short_echo(error["input"])
+    return error
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422, in its list shape, with each error's `input` cut down by `short_echo`."""
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
-    errors = jsonable_encoder(exc.errors())
-    for error in errors:
-        if "input" in error:
-            error["input"] = short_echo(error["input"])
+    errors = jsonable_encoder([_answerable(error) for error in exc.errors()])
     return JSONResponse({"detail": errors}, status_code=422)
 
 

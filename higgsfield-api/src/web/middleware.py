@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: the upload size enforced before reading (and, from web/access.py,
-the request id, metrics and access line of every request).
+"""Pure ASGI middleware: the upload size enforced before reading, the form's text fields judged
+by their bytes (web/form_text.py), and, from web/access.py, the request id, metrics and access
+line of every request.
 
 Pure ASGI (no BaseHTTPMiddleware) so that they cost a few attribute lookups per request and
 never buffer a body.
@@ -14,10 +15,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.core.config import Settings
 from src.web.access import AccessMiddleware
+from src.web.form_text import STATE_KEY, FormTextCheck
+from src.web.json_body import StrictJsonMiddleware
 from src.web.upload_budget import ByteBudget
 
 # The create route, with and without the final slash (both are served, with no redirect).
 UPLOAD_PATHS = frozenset({"/api/higgsfield/i2v", "/api/higgsfield/i2v/"})
+# The form's file fields: every other field is text.
+FILE_FIELDS = frozenset({"image"})
 # Room for the multipart framing and the text fields (prompt, metadata, callback_url) beside the image.
 FORM_ALLOWANCE = 64 * 1024
 
@@ -85,15 +90,21 @@ class UploadSizeLimitMiddleware:
         received = 0
         too_large = False
         started = False
+        text = FormTextCheck(_header(scope, b"content-type") or b"", FILE_FIELDS)
+        state = scope.setdefault("state", {})
 
         async def limited_receive() -> Message:
             nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_body_bytes:
                     too_large = True
                     raise _BodyTooLarge
+                text.feed(chunk)
+                if text.problem:
+                    state[STATE_KEY] = text.problem
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -123,4 +134,5 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         detail=f"The request is too large: the image may be at most {settings.max_image_bytes} bytes",
         budget_bytes=settings.upload_memory_bytes,
     )
+    app.add_middleware(StrictJsonMiddleware)
     app.add_middleware(AccessMiddleware, routes=app.routes)

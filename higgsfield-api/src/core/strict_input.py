@@ -1,0 +1,106 @@
+"""The rules every input meets where it enters: text, and JSON.
+
+Text is valid Unicode without NUL: no lone surrogate (which no UTF-8 encoder can write, so it
+could not be stored or answered) and no NUL (which databases and logs cut at). JSON is strict:
+no NaN or infinities, no number outside a double's range, no lone surrogate escape, and at
+most MAX_DEPTH levels of nesting. Each refusal is an `InputProblem` whose message names what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+# Nesting of objects and arrays. MariaDB's JSON check takes at most 31 levels, and an answer kept
+# for Idempotency-Key replays wraps the metadata in one more.
+MAX_DEPTH = 20
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# JSON strings, so that the brackets counted for the depth are only those outside them.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class InputProblem(ValueError):
+    """Why an input is refused, said to the client as it is."""
+
+
+def text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if _SURROGATE.search(value):
+        return "must be valid Unicode (a lone surrogate is not)"
+    return None
+
+
+def check_text(value: str) -> str:
+    if problem := text_problem(value):
+        raise InputProblem(problem)
+    return value
+
+
+# A str field of a request model or form that holds only valid text.
+StrictText = Annotated[str, AfterValidator(check_text)]
+
+
+def _no_constant(name: str) -> Any:
+    raise InputProblem(f"holds {name}, which is not a JSON number: send finite numbers only")
+
+
+def _finite(text: str, number: float) -> None:
+    if not math.isfinite(number):
+        raise InputProblem(f"holds the number {text[:20]}, out of a double's range (about ±1.8e308)")
+
+
+def _float(text: str) -> float:
+    number = float(text)
+    _finite(text, number)
+    return number
+
+
+def _int(text: str) -> int:
+    _finite(text, float(text))
+    return int(text)
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _check_strings(value: Any) -> None:
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise InputProblem("holds a lone surrogate escape (such as \\ud800), which is not text")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
+
+
+def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Strict JSON: the value, or an InputProblem saying what is wrong with it (a text that is
+    not JSON at all raises json.JSONDecodeError, as json.loads does)."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputProblem("is not valid UTF-8") from None
+    if _depth(raw) > max_depth:
+        raise InputProblem(f"is nested deeper than {max_depth} levels")
+    try:
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_float, parse_int=_int)
+    except RecursionError:
+        raise InputProblem(f"is nested deeper than {max_depth} levels") from None
+    _check_strings(value)
+    return value
