@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from tortoise.exceptions import IntegrityError
 
 from src.auth import limits
@@ -31,7 +30,7 @@ async def take(
     if key is None:
         await limits.check_create_rate(client_id, settings)
         body = await tasks.create(client_id, new)
-        return Intake(created_status, to_jsonable_python(body), replayed=False)
+        return Intake(created_status, body, replayed=False)
     print_ = idempotency.fingerprint(idempotency.fields_of(new), new.image)
     if first := await idempotency.replay(client_id, key, print_, settings.idempotency_ttl):
         return Intake(first.status_code, first.body, replayed=True)
@@ -44,4 +43,4 @@ async def take(
         if first is None:
             raise
         return Intake(first.status_code, first.body, replayed=True)
-    return Intake(created_status, to_jsonable_python(body), replayed=False)
+    return Intake(created_status, body, replayed=False)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -36,3 +37,11 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None
+
+
+def render_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A task as it is answered: checked against TaskOut and written as strict JSON once, so
+    that what cannot be answered fails here (a ValueError), before anything is committed."""
+    answer = TaskOut.model_validate(task).model_dump(mode="json")
+    json.dumps(answer, ensure_ascii=False, allow_nan=False).encode()
+    return answer

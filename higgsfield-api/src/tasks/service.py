@@ -20,6 +20,7 @@ from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskStatus
 from src.motions import service as motions
 from src.tasks import idempotency as idempotency_keys
 from src.tasks import image_store, transitions
+from src.tasks.schemas import render_task
 from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
 
 if TYPE_CHECKING:
@@ -78,10 +79,10 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 async def create(
     client_id: uuid.UUID, new: NewTask, *, idempotency: tuple[str, str, int] | None = None
 ) -> dict[str, Any]:
-    """Stores a pending task: one INSERT, committed on its own; with `idempotency` = (key,
-    fingerprint, the status code of the answer), the answer to replay too, in one transaction.
-    Its image goes to the blob store first, durably: a committed task always has its image (see
-    src/tasks/image_store.py)."""
+    """Stores a pending task and returns its answer, rendered before the commit; with
+    `idempotency` = (key, fingerprint, the status code of the answer), the answer to replay too,
+    in the same transaction. Its image goes to the blob store first, durably: a committed task
+    always has its image (see src/tasks/image_store.py)."""
     motion, motion_id = await motions.resolve(new.motion)
     task_id = uuid.uuid4()
     image_key = await image_store.save(task_id, new.image)
@@ -103,14 +104,14 @@ async def create(
         "next_attempt_at": utcnow(),
     }
     try:
-        if idempotency is None:
-            task = await Task.create(status=transitions.INITIAL_STATUS, **row)
-            return public({field: getattr(task, field) for field in PUBLIC_FIELDS})
+        # The answer is rendered inside the transaction: a task that could not be answered is
+        # never committed (and so never sent to Higgsfield).
         async with in_transaction():
             task = await Task.create(status=transitions.INITIAL_STATUS, **row)
-            answer = public({field: getattr(task, field) for field in PUBLIC_FIELDS})
-            key, print_, status_code = idempotency
-            await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
+            answer = render_task(public({field: getattr(task, field) for field in PUBLIC_FIELDS}))
+            if idempotency is not None:
+                key, print_, status_code = idempotency
+                await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
     except BaseException:
         await image_store.discard(image_key)  # no row names it (a crash here leaves it to the sweep)
         raise
