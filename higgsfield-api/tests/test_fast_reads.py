@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from tortoise import connections
@@ -102,7 +102,7 @@ async def test_the_nth_newest_creation_of_a_client(db_url, fake):
         made = [await tasks.create(client_id, new_task()) for _ in range(3)]
         await tasks.create(other_id, new_task())
         since = utcnow() - timedelta(minutes=1)
-        newest_first = sorted((task["created_at"] for task in made), reverse=True)
+        newest_first = sorted((datetime.fromisoformat(task["created_at"]) for task in made), reverse=True)
         assert await fast_reads.nth_newest_creation(client_id, since, 1) == newest_first[0]
         assert await fast_reads.nth_newest_creation(client_id, since, 3) == newest_first[2]
         assert await fast_reads.nth_newest_creation(client_id, since, 4) is None

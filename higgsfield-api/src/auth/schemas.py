@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from src.core.strict_input import StrictText
+from src.core.strict_input import STRICT_TEXT
 
 LOGIN_PATTERN = r"^[A-Za-z0-9_.@-]+$"
 
 
 class Credentials(BaseModel):
-    login: StrictText = Field(min_length=3, max_length=64, pattern=LOGIN_PATTERN, examples=["acme-studio"])
-    password: StrictText = Field(min_length=8, max_length=128, examples=["correct horse battery"])
+    login: Annotated[
+        str, Field(min_length=3, max_length=64, pattern=LOGIN_PATTERN, examples=["acme-studio"]), STRICT_TEXT
+    ]
+    password: Annotated[
+        str, Field(min_length=8, max_length=128, examples=["correct horse battery"]), STRICT_TEXT
+    ]
 
 
 class IssuedCredentialsOut(BaseModel):

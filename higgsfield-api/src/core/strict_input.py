@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import AfterValidator
 
@@ -37,14 +37,15 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def check_text(value: str) -> str:
-    if problem := text_problem(value):
+def check_text(value: str | None) -> str | None:
+    if value is not None and (problem := text_problem(value)):
         raise InputProblem(problem)
     return value
 
 
-# A str field of a request model or form that holds only valid text.
-StrictText = Annotated[str, AfterValidator(check_text)]
+# The last annotation of a text field of a form or a request model (after its length and pattern,
+# so that those keep their own error types): `Annotated[str, Form(max_length=9), STRICT_TEXT]`.
+STRICT_TEXT = AfterValidator(check_text)
 
 
 def _no_constant(name: str) -> Any:

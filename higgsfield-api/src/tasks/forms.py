@@ -13,7 +13,7 @@ from src.callbacks import destinations
 from src.core import strict_input
 from src.core.config import Settings
 from src.core.errors import InvalidField, PayloadTooLarge
-from src.core.strict_input import StrictText
+from src.core.strict_input import STRICT_TEXT
 from src.tasks import images
 from src.tasks.service import NewTask
 from src.web import form_text
@@ -112,23 +112,26 @@ class TaskForm:
 async def task_form(
     request: Request,
     image: Annotated[UploadFile, File(description="JPEG, PNG or WEBP; at most 10 MiB; 64-4096 px a side")],
-    prompt: Annotated[StrictText, Form(max_length=2000)] = "",
+    prompt: Annotated[str, Form(max_length=2000), STRICT_TEXT] = "",
     motion: Annotated[
-        StrictText, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions")
+        str, Form(min_length=1, max_length=128, description="See GET /api/higgsfield/motions"), STRICT_TEXT
     ] = "GENERAL",
     model: Annotated[Literal["lite", "standard", "turbo"], Form()] = "standard",
     duration: Annotated[
         int, Form(description="3 or 5 seconds; kept with the task"), AfterValidator(_duration)
     ] = 5,
     metadata: Annotated[
-        StrictText | None, Form(description="A JSON object: strict JSON, at most 20 levels deep, 16 KiB")
+        str | None,
+        Form(description="A JSON object: strict JSON, at most 20 levels deep, 16 KiB"),
+        STRICT_TEXT,
     ] = None,
     motion_strength: Annotated[float, Form(ge=0, le=1, allow_inf_nan=False)] = 0.5,
     seed: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
     enhance_prompt: Annotated[bool, Form()] = False,
     callback_url: Annotated[
-        StrictText | None,
+        str | None,
         Form(max_length=2048, description="http(s) URL to POST the task to when it ends (signed)"),
+        STRICT_TEXT,
         AfterValidator(_callback_url),
     ] = None,
 ) -> TaskForm:
