@@ -111,12 +111,14 @@ async def test_a_completed_task_is_posted_signed_with_the_task_json(hooks: Hooks
         "delivered": False,
         "attempts": 0,
         "last_status": None,
+        "error": None,
     }
     assert done["callback"] == {
         "url": receiver.hook_url,
         "delivered": True,
         "attempts": 1,
         "last_status": 200,
+        "error": None,
     }
     with pytest.raises(Exception, match="signature"):
         Webhook(hooks.webhook_secret).verify(hit.body + b" ", hit.headers)
@@ -132,6 +134,7 @@ async def test_a_failing_receiver_gets_the_fourth_attempt(hooks: Hooks, receiver
         "delivered": True,
         "attempts": 4,
         "last_status": 200,
+        "error": None,
     }
     assert await attempt_log(task["id"]) == [
         (500, "HTTP 500"),
@@ -157,6 +160,7 @@ async def test_a_redirect_is_not_followed_and_is_retried(hooks: Hooks, receiver:
 
     assert failing["callback"]["delivered"] is False
     assert failing["callback"]["last_status"] == 301
+    assert failing["callback"]["error"] is None  # still trying
     assert receiver.hits("/moved") == []
     assert set(await attempt_log(task["id"])) == {(301, "redirect not followed")}
     assert (await Task.get(id=task["id"])).callback_due_at is not None  # still retrying
@@ -173,6 +177,7 @@ async def test_a_receiver_that_hangs_past_the_timeout_is_a_failed_attempt(hooks:
         "delivered": True,
         "attempts": 2,
         "last_status": 200,
+        "error": None,
     }
 
 
@@ -194,6 +199,7 @@ async def test_retries_stop_once_the_retry_window_has_passed(db_url: str, fake: 
         assert shown["callback"]["delivered"] is False
         assert shown["callback"]["attempts"] == calls == row.callback_attempts > 1
         assert shown["callback"]["last_status"] == 500
+        assert shown["callback"]["error"] == "not delivered within the retry window; last attempt: HTTP 500"
         # It kept trying for the whole window before it gave up.
         last = await CallbackAttempt.filter(task_id=task["id"]).order_by("-id").first()
         assert last is not None and row.completed_at is not None

@@ -39,6 +39,7 @@ async def test_a_task_reads_back_in_the_answers_order(service, api_key):
         "delivered": False,
         "attempts": 0,
         "last_status": None,
+        "error": None,
     }
     assert got.json() == page.json()["items"][0]
 

@@ -6,7 +6,9 @@ send the same callback at once), sends them with bounded concurrency, records ev
 as a `CallbackAttempt` row, and on failure makes the callback due again after an exponential
 backoff with jitter. It gives up only after an attempt that started once the retry window
 (counted from the task's `completed_at`) had passed also failed: with the defaults a receiver
-gets at least 24 hours to come back.
+gets at least 24 hours to come back. An address the service may not send to
+(`src.callbacks.destinations`, checked before each attempt) ends the callback at once. Either
+way the reason stays on the task (`callback_error`, shown as the callback's `error`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from urllib.parse import urlsplit
 import httpx
 from tortoise.expressions import Q
 
+from src.callbacks import destinations
 from src.callbacks import signing as callbacks
-from src.callbacks.destinations import resolved_problem
 from src.callbacks.signing import Attempt
 from src.core.clock import utcnow
 from src.core.task_context import working_on
@@ -90,9 +92,16 @@ def _host(url: str) -> str:
 
 
 async def record(
-    ctx: JobContext, row: dict[str, Any], token: str, attempted_at: datetime, result: Attempt
+    ctx: JobContext,
+    row: dict[str, Any],
+    token: str,
+    attempted_at: datetime,
+    result: Attempt,
+    *,
+    refused: bool = False,
 ) -> None:
-    """Records the attempt, then updates the task under the claim: delivered, due again, or given up."""
+    """Records the attempt, then updates the task under the claim: delivered, due again, or
+    ended (given up, or `refused`: an address the service may not send to)."""
     task_id: uuid.UUID = row["id"]
     await CallbackAttempt.create(
         task_id=task_id,
@@ -112,8 +121,14 @@ async def record(
             attempts,
             fields["callback_last_status"],
         )
+    elif refused:
+        fields.update(callback_due_at=None, callback_error=result.error)
+        logger.warning(
+            "Callback of task %s to %s refused: %s", task_id, _host(row["callback_url"]), result.error
+        )
     elif attempted_at >= window_ends:  # only an attempt started after the window ends is the last
-        fields["callback_due_at"] = None
+        last = f"not delivered within the retry window; last attempt: {result.error}"
+        fields.update(callback_due_at=None, callback_error=last[:255])
         logger.warning(
             "Giving up the callback of task %s to %s after %d attempts over the retry window; last: %s",
             task_id,
@@ -145,7 +160,13 @@ async def _deliver(
     body = callbacks.payload(tasks.public(dict(row)))
     async with limit:
         attempted_at = utcnow()
-        refused = None if ctx.settings.callback_allow_private else await resolved_problem(row["callback_url"])
+        refused = (
+            None
+            if ctx.settings.callback_allow_private
+            else await destinations.problem(
+                row["callback_url"], resolve_within=ctx.settings.callback_timeout_seconds
+            )
+        )
         if refused:
             result = Attempt(None, refused)
         else:
@@ -157,7 +178,7 @@ async def _deliver(
                 body,
                 timeout_seconds=ctx.settings.callback_timeout_seconds,
             )
-    await record(ctx, row, token, attempted_at, result)
+    await record(ctx, row, token, attempted_at, result, refused=refused is not None)
 
 
 async def deliver_due_callbacks(ctx: JobContext) -> int:

@@ -1,51 +1,141 @@
 """Where the service may send a client's callback: public addresses only, unless allowed.
 
 A callback URL is chosen by a client, so without a check any client could make the service
-POST to its own network (the database, a metadata endpoint, an admin port). Literal private
-addresses and `localhost` are refused when the task is created (422); host names are
-resolved and checked again before each attempt, since what a name points to can change.
-CALLBACK_ALLOW_PRIVATE=true lifts both checks (for a receiver on the same network).
+POST to its own network (the database, a metadata endpoint, an admin port). One function,
+`problem`, judges a URL at both moments it matters: when the task is created (a 422) and
+before each delivery attempt (a refusal ends the callback, the reason shown on the task).
+It reads the host the way the connection will:
+
+- the host as written and as the HTTP client connects to it (httpx applies IDNA, so
+  `127。0。0。1` is 127.0.0.1), in lower case, trailing dots dropped;
+- an address in every spelling the system resolver accepts: the legacy IPv4 forms of
+  `inet_aton` (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`) and IPv6, where the IPv4
+  address inside an IPv4-mapped, IPv4-compatible, 6to4 or NAT64 address must be public too;
+- `localhost` and names under `.localhost` are this machine, without asking the resolver;
+- any other name is resolved (in the event loop's resolver threads, never blocking the loop,
+  and for a bounded time): every address it resolves to must be public. A name that does not
+  resolve (in time) passes: its delivery attempts fail like those to any unreachable host, and
+  each attempt checks it again, since what a name points to can change.
+
+CALLBACK_ALLOW_PRIVATE=true lifts the checks (for a receiver on the same network).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from urllib.parse import urlsplit
 
+import httpx
+
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
+# How long a create waits for the resolver before accepting a name (checked again at delivery).
+CREATE_RESOLVE_SECONDS = 2.0
+
+THIS_MACHINE = "callback_url must not point at this machine"
+NOT_PUBLIC = "callback_url must be a public address, not a private or local one"
+RESOLVES_PRIVATE = "callback_url's host resolves to a private or local address"
+
+# IPv6 ranges whose last 32 bits are an IPv4 address the packet may end up at (besides the
+# IPv4-mapped ::ffff:0:0/96 and 6to4 2002::/16, which `ipaddress` reads out itself).
+_V4_COMPATIBLE = IPv6Network("::/96")
+_NAT64 = IPv6Network("64:ff9b::/96")
+
+Address = IPv4Address | IPv6Address
 
 
-def _is_public(address: str) -> bool:
-    return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+def normal_host(host: str) -> str:
+    """A host as compared here: lower case, without brackets, trailing dots or an IPv6 zone."""
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host.split("%", 1)[0].rstrip(".")
 
 
-def literal_problem(url: str | None) -> str | None:
-    """Why this URL may not be used, judged without DNS; None when it may (or there is none)."""
+def parse_address(host: str) -> Address | None:
+    """The address a host spells, read as the system resolver reads it; None for a name.
+
+    IPv4 goes through `inet_aton`, the C library's own parser, which takes the decimal, hex,
+    octal and short forms the resolver takes (and a little more, which only refuses more)."""
+    host = normal_host(host)
+    if ":" in host:
+        try:
+            return IPv6Address(host)
+        except ValueError:
+            return None
+    try:
+        return IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):  # not an address; ValueError for NUL or non-ASCII text
+        return None
+
+
+def _embedded_v4(address: IPv6Address) -> IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _V4_COMPATIBLE or address in _NAT64:
+        return IPv4Address(int(address) & 0xFFFF_FFFF)
+    return None
+
+
+def is_public(address: Address) -> bool:
+    """A unicast address on the public internet, with any IPv4 address inside it public too."""
+    if address.is_multicast or not address.is_global:
+        return False
+    inner = _embedded_v4(address) if isinstance(address, IPv6Address) else None
+    return inner is None or is_public(inner)
+
+
+def _target(url: str) -> tuple[str, int] | None:
+    """(host, port) as the HTTP client will connect; None when it cannot read the URL."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    host = parsed.raw_host.decode("ascii", "replace")
+    return host, parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def _hosts(url: str, target: tuple[str, int] | None) -> set[str]:
+    try:
+        written = urlsplit(url).hostname or ""
+    except ValueError:
+        written = ""
+    hosts = {normal_host(written), normal_host(target[0]) if target else ""}
+    hosts.discard("")
+    return hosts
+
+
+async def _resolve(host: str, port: int, within: float) -> list[Address]:
+    """The addresses the resolver gives for `host` now, as the connection would ask for them;
+    none when it fails or takes longer than `within` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):  # TimeoutError is an OSError
+        return []
+    return [ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+async def problem(url: str | None, *, resolve_within: float) -> str | None:
+    """Why the service may not POST to `url`; None when it may (or there is no URL).
+
+    The one rule for create and delivery. A name is resolved for at most `resolve_within`
+    seconds; one that does not resolve in that time passes."""
     if not url:
         return None
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if host in LOCAL_NAMES or host.endswith(".localhost"):
-        return "callback_url must not point at this machine"
-    try:
-        public = _is_public(host)
-    except ValueError:
-        return None  # a name: checked when resolved, before each attempt
-    return None if public else "callback_url must be a public address, not a private or local one"
-
-
-async def resolved_problem(url: str) -> str | None:
-    """Why delivering to this URL now is refused (a name resolving to a non-public address)."""
-    if problem := literal_problem(url):
-        return problem
-    parts = urlsplit(url)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except OSError:
-        return None  # let the attempt fail as a connect error, like any unreachable host
-    if any(not _is_public(str(info[4][0])) for info in infos):
-        return "address not allowed"
+    target = _target(url)
+    for host in _hosts(url, target):
+        if host in LOCAL_NAMES or host.endswith(".localhost"):
+            return THIS_MACHINE
+        address = parse_address(host)
+        if address is not None and not is_public(address):
+            return NOT_PUBLIC
+    if target is None or parse_address(target[0]) is not None:
+        return None  # an address, judged above; or a URL the client cannot send to at all
+    addresses = await _resolve(*target, within=resolve_within)
+    if any(not is_public(address) for address in addresses):
+        return RESOLVES_PRIVATE
     return None

@@ -90,7 +90,13 @@ class TaskForm:
         if len(data) > limit:
             raise PayloadTooLarge(f"The image is larger than {limit} bytes")
         metadata = parse_metadata(self.metadata)
-        problem = None if settings.callback_allow_private else destinations.literal_problem(self.callback_url)
+        problem = (
+            None
+            if settings.callback_allow_private
+            else await destinations.problem(
+                self.callback_url, resolve_within=destinations.CREATE_RESOLVE_SECONDS
+            )
+        )
         if problem:
             raise InvalidField("callback_url", problem)
         info = await images.inspect_image(data)

@@ -15,6 +15,7 @@ class CallbackOut(BaseModel):
     delivered: bool
     attempts: int
     last_status: int | None
+    error: str | None
 
 
 class TaskOut(BaseModel):

@@ -67,6 +67,7 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
             "delivered": bool(row["callback_delivered"]),
             "attempts": row["callback_attempts"],
             "last_status": row["callback_last_status"],
+            "error": row["callback_error"],
         }
         if url
         else None,

@@ -41,6 +41,7 @@ PUBLIC_TASK_FIELDS = (
     "callback_delivered",
     "callback_attempts",
     "callback_last_status",
+    "callback_error",
 )
 
 
@@ -81,6 +82,8 @@ class Task(Model):
     callback_attempts = fields.IntField(default=0, db_default=0)
     callback_delivered = fields.BooleanField(default=False, db_default=False)
     callback_last_status = fields.IntField(null=True)
+    # Why the service stopped trying without a delivery (a refused address, the retry window over).
+    callback_error = fields.CharField(max_length=255, null=True)
 
     # Work bookkeeping: retries and the claim a worker holds (see src/jobs/claims.py).
     attempts = fields.IntField(default=0)
