@@ -237,7 +237,7 @@ async def test_a_failure_after_the_insert_stores_nothing_and_sends_nothing(servi
 
 # --- rows stored before the rules ----------------------------------------------------------
 
-BEFORE_REPAIR = "models.0006_image_blobs"
+BEFORE_REPAIR = "models.0007_callback_error"
 API_KEY = "old-key-0123456789abcdef0123456789abcdef"
 BAD_METADATA = ['{"a": NaN}', '{"a": Infinity, "b": [-Infinity, 1]}', '{"\\ud800": "\\udfff x"}', '{"ok": 1}']
 

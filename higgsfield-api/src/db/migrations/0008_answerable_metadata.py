@@ -59,7 +59,7 @@ async def repair_metadata(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_image_blobs')]
+    dependencies = [('models', '0007_callback_error')]
 
     initial = False
 
