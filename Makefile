@@ -23,8 +23,13 @@ PYTEST_ARGS ?=
 # Extra arguments for the bench, e.g. `make bench BENCH_ARGS="--seconds 5"`.
 BENCH_ARGS ?=
 
+# The deployment files `make lint-deploy` checks (the tests point them at broken copies).
+DOCKERFILE   ?= $(SERVICE)/Dockerfile
+COMPOSE_YAML ?= docker-compose.yaml
+PROM_DIR     ?= deploy/prometheus
+
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint format migrations clean
+.PHONY: help run test bench lint lint-deploy format migrations clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -42,9 +47,24 @@ test: $(DEV_STAMP) ## run the tests (PYTEST_ARGS=...; TEST_MYSQL_URL=mysql://...
 bench: $(DEV_STAMP) ## load the service next to a bare FastAPI app; writes bench/results.md (TEST_MYSQL_URL adds MySQL)
 	cd $(SERVICE) && $(PY) -m bench.run $(BENCH_ARGS)
 
-lint: $(DEV_STAMP) ## check the code with ruff (lint rules and formatting)
+lint: $(DEV_STAMP) lint-deploy ## check the code with ruff (lint rules and formatting) and the deployment files
 	cd $(SERVICE) && $(PY) -m ruff check .
 	cd $(SERVICE) && $(PY) -m ruff format --check .
+
+# Offline: hadolint and the Compose schema come from the dev requirements; promtool from the
+# system (Debian's `prometheus` package), required in CI and skipped with a warning elsewhere.
+lint-deploy: $(DEV_STAMP) ## check the Dockerfile, docker-compose.yaml and the alert rules (promtool)
+	$(VENV)/bin/hadolint $(DOCKERFILE)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec $(COMPOSE_YAML)
+	@if command -v promtool >/dev/null 2>&1; then \
+		echo "promtool check config $(PROM_DIR)/prometheus.yml" && promtool check config $(PROM_DIR)/prometheus.yml && \
+		echo "promtool test rules $(PROM_DIR)/alerts.test.yml" && promtool test rules $(PROM_DIR)/alerts.test.yml; \
+	elif [ "$$CI" = true ]; then \
+		echo "error: promtool is not installed: CI must check the alert rules (apt-get install prometheus)" >&2; exit 1; \
+	else \
+		echo "warning: promtool is not installed: the alert rules in $(PROM_DIR) were not checked." >&2; \
+		echo "         Install it (Debian/Ubuntu: apt-get install --no-install-recommends prometheus) and run make lint again." >&2; \
+	fi
 
 format: $(DEV_STAMP) ## apply ruff's automatic fixes and format the code
 	cd $(SERVICE) && $(PY) -m ruff check --fix-only .

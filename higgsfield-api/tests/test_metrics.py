@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from src.db.models import Task
+from src.core.clock import utcnow
+from src.db.models import Task, TaskStatus
+from tests.fakes.receiver import Answer
 from tests.support.app import HEALTH_UUID, eventually
 from tests.support.images import png
 from tests.support.processes import SERVICE_DIR
@@ -23,6 +26,10 @@ FAMILIES = {
     "hfapi_oldest_active_task_age_seconds": "gauge",
     "hfapi_dispatch_queue_length": "gauge",
     "hfapi_callback_backlog": "gauge",
+    "hfapi_poll_lag_seconds": "gauge",
+    "hfapi_upstream_refusals": "counter",
+    "hfapi_callback_attempts": "counter",
+    "hfapi_tasks_given_up": "counter",
 }
 
 
@@ -81,6 +88,95 @@ async def test_metrics_name_requests_by_route_template_tasks_and_upstream_calls(
     by_status = {labels["status"]: value for name, labels, value in found if name == "hfapi_tasks"}
     assert set(by_status) >= {"pending", "queued", "in_progress", "completed", "failed", "nsfw", "canceled"}
     assert sum(by_status.values()) == await Task.all().count() == 1
+
+
+async def metric(service, name: str, **labels: str) -> float:
+    """One series' value in /metrics now (these counters are per process: compare before/after)."""
+    text = (await service.client.get("/metrics")).text
+    return sum(
+        value
+        for found, found_labels, value in samples(text)
+        if found == name and all(found_labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def create(service, api_key: str, **data: str) -> str:
+    response = await service.client.post(
+        I2V, headers={"X-API-KEY": api_key}, files={"image": ("a.png", png(), "image/png")}, data=data
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+async def until_status(service, api_key: str, task_id: str, *statuses: str) -> dict:
+    async def reached() -> dict | None:
+        task = (await service.client.get(f"{I2V}{task_id}", headers={"X-API-KEY": api_key})).json()
+        return task if task["status"] in statuses else None
+
+    return await eventually(reached, what=f"task {task_id} to be {' or '.join(statuses)}")
+
+
+async def test_higgsfield_refusing_the_account_is_counted_by_endpoint_and_status(service, api_key):
+    series = {"endpoint": "dop", "status": "403"}
+    before = await metric(service, "hfapi_upstream_refusals_total", **series)
+    service.fake.fail_next("dop", [403], detail="Not enough credits")
+    await until_status(service, api_key, await create(service, api_key), "failed")
+    assert await metric(service, "hfapi_upstream_refusals_total", **series) == before + 1
+    # A refusal is still a permanent outcome among the calls.
+    assert await metric(service, "hfapi_upstream_requests_total", endpoint="dop", outcome="permanent") >= 1
+
+
+async def test_callback_attempts_are_counted_by_outcome(service, api_key, receiver):
+    before = {
+        outcome: await metric(service, "hfapi_callback_attempts_total", outcome=outcome)
+        for outcome in ("delivered", "retrying", "given_up")
+    }
+    receiver.answer(Answer(500))
+    task_id = await create(service, api_key, callback_url=receiver.hook_url)
+
+    async def delivered() -> bool:
+        task = (await service.client.get(f"{I2V}{task_id}", headers={"X-API-KEY": api_key})).json()
+        return bool(task["callback"] and task["callback"]["delivered"])
+
+    await eventually(delivered, what="the callback, on its second attempt")
+    after = {
+        outcome: await metric(service, "hfapi_callback_attempts_total", outcome=outcome) for outcome in before
+    }
+    assert {outcome: after[outcome] - before[outcome] for outcome in before} == {
+        "delivered": 1,
+        "retrying": 1,
+        "given_up": 0,
+    }
+
+
+async def test_a_task_past_its_run_deadline_is_counted_as_given_up(service, api_key):
+    service.fake.settings.reads_per_step = None  # the job stays queued upstream
+    before = await metric(service, "hfapi_tasks_given_up_total", reason="run_deadline")
+    task_id = await create(service, api_key)
+    await until_status(service, api_key, task_id, "queued")
+    # Sent longer ago than TASK_RUN_DEADLINE (6 hours by default).
+    await Task.filter(id=task_id).update(submitted_at=utcnow() - timedelta(hours=7))
+    task = await until_status(service, api_key, task_id, "failed")
+    assert "TASK_RUN_DEADLINE" in task["error"]
+    assert await metric(service, "hfapi_tasks_given_up_total", reason="run_deadline") == before + 1
+
+
+async def test_the_poll_lag_is_how_late_the_most_overdue_read_is(service, api_key):
+    service.fake.settings.reads_per_step = None
+    task_id = await create(service, api_key)
+    await until_status(service, api_key, task_id, "queued")
+    service.app.state.jobs.scheduler.pause()  # no poll round reads it from here on
+    # The next read is not due yet: no lag.
+    await Task.filter(id=task_id).update(next_attempt_at=utcnow() + timedelta(minutes=1))
+    assert await metric(service, "hfapi_poll_lag_seconds") == 0
+    # Due two minutes ago, and a pending task due long before does not count (nothing to read).
+    await Task.filter(id=task_id).update(next_attempt_at=utcnow() - timedelta(minutes=2))
+    other = await create(service, api_key)
+    await Task.filter(id=other).update(
+        status=TaskStatus.PENDING, next_attempt_at=utcnow() - timedelta(hours=1)
+    )
+    lag = await metric(service, "hfapi_poll_lag_seconds")
+    assert 120 <= lag < 3600
 
 
 async def test_metrics_are_left_out_of_the_openapi_schema(service):

@@ -34,6 +34,7 @@ from src.core.task_context import working_on
 from src.db.models import FINAL_STATUSES, CallbackAttempt, Task
 from src.jobs.claims import claim_batch, new_claim_token, update_claimed
 from src.jobs.context import JobContext
+from src.metrics import prometheus as metrics
 from src.tasks import service as tasks
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ async def record(
     now = utcnow()
     window_ends = (row["completed_at"] or attempted_at) + ctx.settings.callback_retry_window
     if result.delivered:
+        outcome = "delivered"
         fields.update(callback_delivered=True, callback_due_at=None)
         logger.info(
             "Callback of task %s delivered on attempt %d (HTTP %s)",
@@ -122,11 +124,13 @@ async def record(
             fields["callback_last_status"],
         )
     elif refused:
+        outcome = "refused"
         fields.update(callback_due_at=None, callback_error=result.error)
         logger.warning(
             "Callback of task %s to %s refused: %s", task_id, _host(row["callback_url"]), result.error
         )
     elif attempted_at >= window_ends:  # only an attempt started after the window ends is the last
+        outcome = "given_up"
         last = f"not delivered within the retry window; last attempt: {result.error}"
         fields.update(callback_due_at=None, callback_error=last[:255])
         logger.warning(
@@ -137,6 +141,7 @@ async def record(
             result.error,
         )
     else:
+        outcome = "retrying"
         delay = ctx.backoff(attempts, ctx.settings.callback_retry_max_seconds)
         fields["callback_due_at"] = now + delay
         logger.info(
@@ -146,6 +151,7 @@ async def record(
             result.error,
             delay.total_seconds(),
         )
+    metrics.observe_callback_attempt(outcome)
     if not await update_claimed(task_id, token, **fields):
         logger.warning(
             "The claim on the callback of task %s ran out before the attempt was recorded", task_id

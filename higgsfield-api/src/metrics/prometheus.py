@@ -1,10 +1,10 @@
 """The service's Prometheus metrics, and their rendering for `GET /metrics`.
 
 Counters and histograms are updated where things happen (the access middleware, the
-Higgsfield client). With `PROMETHEUS_MULTIPROC_DIR` set (see `multiproc.py`) every worker
-writes them to files there and a scrape adds up all workers; otherwise they live in this
-process. The task gauges are read from the database at scrape time (`task_gauges.py`), so
-they are the same whichever worker answers.
+Higgsfield client, the callback and tidy-up jobs). With `PROMETHEUS_MULTIPROC_DIR` set (see
+`multiproc.py`) every worker writes them to files there and a scrape adds up all workers;
+otherwise they live in this process. The task gauges are read from the database at scrape
+time (`task_gauges.py`), so they are the same whichever worker answers.
 """
 
 from __future__ import annotations
@@ -56,6 +56,31 @@ upstream_duration = Histogram(
     ("endpoint", "outcome"),
     buckets=UPSTREAM_BUCKETS,
 )
+upstream_refusals = Counter(
+    "hfapi_upstream_refusals_total",
+    "Calls Higgsfield refused with 401 or 403 (the account's key, secret or access), by endpoint and status",
+    ("endpoint", "status"),
+)
+callback_attempts = Counter(
+    "hfapi_callback_attempts_total",
+    "Callback deliveries tried, by outcome (delivered, retrying, given_up, refused: an address not allowed)",
+    ("outcome",),
+)
+tasks_given_up = Counter(
+    "hfapi_tasks_given_up_total",
+    "Tasks the service ended as failed itself, by reason (run_deadline, submit_deadline, unknown_outcome)",
+    ("reason",),
+)
+
+# Every label set an alert watches with increase() starts at 0: a series born at its first event
+# would hide that event from increase() (it has no earlier sample to compare with).
+for _endpoint in ("upload_url", "put", "motions", "dop", "job_set", "cancel"):
+    for _status in ("401", "403"):
+        upstream_refusals.labels(_endpoint, _status)
+for _outcome in ("delivered", "retrying", "given_up", "refused"):
+    callback_attempts.labels(_outcome)
+for _reason in ("run_deadline", "submit_deadline", "unknown_outcome"):
+    tasks_given_up.labels(_reason)
 
 # `.labels()` validates and locks on every call; the label sets are few, so keep the children.
 _http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -74,6 +99,19 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 def observe_upstream(endpoint: str, outcome: str, seconds: float) -> None:
     upstream_calls.labels(endpoint, outcome).inc()
     upstream_duration.labels(endpoint, outcome).observe(seconds)
+
+
+def observe_upstream_refusal(endpoint: str, status: int) -> None:
+    upstream_refusals.labels(endpoint, str(status)).inc()
+
+
+def observe_callback_attempt(outcome: str) -> None:
+    callback_attempts.labels(outcome).inc()
+
+
+def observe_given_up(reason: str, count: int) -> None:
+    if count:
+        tasks_given_up.labels(reason).inc(count)
 
 
 def render(*extra: Collector) -> bytes:

@@ -2,7 +2,7 @@
 
 Computed at scrape time rather than kept up to date by every writer: tasks change in several
 processes (workers, replicas), and one GROUP BY over the status index is cheap at scrape
-intervals. Three queries per scrape in all.
+intervals. Four queries per scrape in all.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tortoise.functions import Count, Min
 
 from src.callbacks.delivery import due_filter
 from src.core.clock import utcnow
-from src.db.models import FINAL_STATUSES, Task, TaskStatus
+from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class TaskGauges:
     oldest_active_age_seconds: float
     dispatch_queue: int
     callback_backlog: int
+    poll_lag_seconds: float
 
 
 async def read_task_gauges() -> TaskGauges:
@@ -43,8 +44,16 @@ async def read_task_gauges() -> TaskGauges:
             oldest = row["oldest"] if oldest is None else min(oldest, row["oldest"])
     dispatch_queue = await Task.filter(status=TaskStatus.PENDING, next_attempt_at__lte=now).count()
     callback_backlog = await Task.filter(due_filter(now)).count()
+    # The most overdue read of a job Higgsfield has: the poller is behind by this much.
+    overdue = (
+        await Task.filter(status__in=list(UPSTREAM_STATUSES), next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .limit(1)
+        .values_list("next_attempt_at", flat=True)
+    )
     age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-    return TaskGauges(by_status, age, dispatch_queue, callback_backlog)
+    lag = max(0.0, (now - overdue[0]).total_seconds()) if overdue else 0.0
+    return TaskGauges(by_status, age, dispatch_queue, callback_backlog, lag)
 
 
 class TaskGaugeCollector(Collector):
@@ -74,4 +83,9 @@ class TaskGaugeCollector(Collector):
             "hfapi_callback_backlog",
             "Callbacks due now and not delivered yet",
             value=self.gauges.callback_backlog,
+        )
+        yield GaugeMetricFamily(
+            "hfapi_poll_lag_seconds",
+            "How long the most overdue status read of a job Higgsfield has has waited (0 when none is due)",
+            value=self.gauges.poll_lag_seconds,
         )

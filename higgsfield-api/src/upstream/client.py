@@ -16,6 +16,8 @@ from src.upstream.generations import Call, Generation, JobState, Submission, gen
 from src.upstream.http_pool import ShardedHttp
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
+# The account's key or secret refused, or the account not allowed: counted apart for the alerts.
+REFUSAL_STATUSES = frozenset({401, 403})
 CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
 
 
@@ -62,8 +64,10 @@ class HiggsfieldClient:
         except ConcurrencyCapReached:
             outcome = "concurrency_cap"
             raise
-        except UpstreamPermanent:
+        except UpstreamPermanent as exc:
             outcome = "permanent"
+            if exc.status_code in REFUSAL_STATUSES:
+                metrics.observe_upstream_refusal(endpoint, exc.status_code)
             raise
         finally:
             metrics.observe_upstream(endpoint, outcome, time.perf_counter() - started)

@@ -19,6 +19,7 @@ from src.core.task_context import working_on
 from src.db.models import Task, TaskStatus
 from src.jobs.claims import claim_batch, lease_free, new_claim_token
 from src.jobs.context import JobContext
+from src.metrics import prometheus as metrics
 from src.tasks import transitions
 from src.upstream.errors import UpstreamError, UpstreamPermanent
 from src.upstream.generations import JobState
@@ -93,12 +94,14 @@ async def expire_overdue(ctx: JobContext) -> int:
     """With Higgsfield past TASK_RUN_DEADLINE: stop waiting and say so."""
     now = utcnow()
     deadline = ctx.settings.task_run_deadline
-    return await transitions.fail_overdue(
+    expired = await transitions.fail_overdue(
         now - deadline,
         lease_free(now),
         f"Higgsfield did not finish the job within {deadline} (TASK_RUN_DEADLINE); "
         "the service stopped waiting for it",
     )
+    metrics.observe_given_up("run_deadline", expired)
+    return expired
 
 
 async def _read_batch(

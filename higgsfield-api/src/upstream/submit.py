@@ -27,6 +27,7 @@ from src.db.models import Client, Task, TaskStatus
 from src.jobs import leases
 from src.jobs.claims import claim_batch, lease_free, new_claim_token, update_claimed
 from src.jobs.context import JobContext
+from src.metrics import prometheus as metrics
 from src.tasks import image_store, transitions
 from src.upstream import webhooks
 from src.upstream.errors import ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
@@ -148,8 +149,8 @@ async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> N
     `reap_lost_submissions`); without, there is nothing to wait for."""
     if ctx.settings.hf_webhook_url:
         await update_claimed(task_id, token, lease_until=utcnow(), release=False)
-    else:
-        await transitions.fail_claimed(task_id, token, UNKNOWN_OUTCOME)
+    elif await transitions.fail_claimed(task_id, token, UNKNOWN_OUTCOME):
+        metrics.observe_given_up("unknown_outcome", 1)
 
 
 async def reap_lost_submissions(ctx: JobContext) -> int:
@@ -160,19 +161,23 @@ async def reap_lost_submissions(ctx: JobContext) -> int:
     """
     now = utcnow()
     grace = ctx.settings.task_run_deadline if ctx.settings.hf_webhook_url else timedelta(0)
-    return await transitions.fail_lost_submissions(now - grace, UNKNOWN_OUTCOME)
+    reaped = await transitions.fail_lost_submissions(now - grace, UNKNOWN_OUTCOME)
+    metrics.observe_given_up("unknown_outcome", reaped)
+    return reaped
 
 
 async def expire_unsent(ctx: JobContext) -> int:
     """Pending past TASK_SUBMIT_DEADLINE: fail it rather than send it a day late."""
     now = utcnow()
     deadline = ctx.settings.task_submit_deadline
-    return await transitions.fail_unsent(
+    expired = await transitions.fail_unsent(
         now - deadline,
         lease_free(now),
         f"Higgsfield did not accept the task within {deadline} (TASK_SUBMIT_DEADLINE); "
         "it was never started and not charged",
     )
+    metrics.observe_given_up("submit_deadline", expired)
+    return expired
 
 
 async def cancel_orphans_of_disabled_clients() -> int:
