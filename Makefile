@@ -44,7 +44,7 @@ run: $(BASE_STAMP) ## create .env if missing, apply the migrations and serve on 
 test: $(DEV_STAMP) ## run the tests (PYTEST_ARGS=...; TEST_MYSQL_URL=mysql://... adds MySQL/MariaDB)
 	cd $(SERVICE) && $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(DEV_STAMP) ## load the service next to a bare FastAPI app; writes bench/results.md (TEST_MYSQL_URL adds MySQL)
+bench: $(DEV_STAMP) ## load the service next to a bare FastAPI app; prints and writes bench/latest.md (BENCH_ARGS=--record: bench/results.md too; TEST_MYSQL_URL adds MySQL)
 	cd $(SERVICE) && $(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(DEV_STAMP) lint-deploy ## check the code with ruff (lint rules and formatting) and the deployment files

@@ -106,3 +106,15 @@ def scaling_line(rows: list[PollRow]) -> str:
             f"{small.tasks:,}: {verdict}"
         )
     return "Cycle time growth: " + "; ".join(lines) + "."
+
+
+def seed_line(rows: list[HttpRow], service: str, seed: str) -> str:
+    """The service's task GET against the same request on the seed's design, per database."""
+    parts = []
+    for row in rows:
+        twin = next((r for r in rows if r.name == seed and r.database == row.database), None)
+        if row.name == service and twin and twin.result.rps:
+            times = row.result.rps / twin.result.rps
+            verdict = "not below" if times >= 1 else "**below**"
+            parts.append(f"{row.database}: {times:.2f} times its requests/s ({verdict})")
+    return "The service's task GET against the seed's design: " + ("; ".join(parts) or "not measured") + "."

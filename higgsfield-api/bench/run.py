@@ -3,13 +3,16 @@
 Starts the baseline app and the service (`python -m src.cli migrate` and `serve`, as `make
 run` does) on 127.0.0.1, with the sandbox upstream in a process of its own
 (bench/sandbox_upstream.py), loads each from a second process (wrk, or bench/pyload.py),
-the two in turns for every row so that a drift of the machine's speed cancels out, measures
-peak memory under 50 concurrent 10 MiB uploads and the poller against a fake Higgsfield,
-then prints the table and writes it to bench/results.md at the repository root. SQLite
-always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses the database of that
-URL with `_bench` appended, dropped and made again).
+the two in turns for every row so that a drift of the machine's speed cancels out. The task GET
+is measured a second time on the seed's original design (bench/seed_app.py, on the service's
+database). Then peak memory under 50 concurrent 10 MiB uploads and the poller against a fake
+Higgsfield. Prints the table and writes it to bench/latest.md at the repository root (not
+tracked); with --record, to bench/results.md too (tracked: a run someone chose to record).
+SQLite always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses the database of
+that URL with `_bench` appended, dropped and made again).
 
-    python -m bench.run [--seconds 10] [--warmup 3] [--connections 32] [--out PATH] [--parts ...]
+    python -m bench.run [--seconds 10] [--warmup 3] [--connections 32] [--out PATH] [--record]
+                        [--parts ...]
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from pathlib import Path
 
 from bench import fixtures, report
 from bench.load import LoadResult, LoadSpec, ensure_wrk, run_load
-from bench.procs import SERVICE_DIR, free_port, recreate_mysql, service_env, start_module, start_service
+from bench.procs import (
+    SERVICE_DIR,
+    Server,
+    free_port,
+    recreate_mysql,
+    service_env,
+    start_module,
+    start_service,
+)
 from bench.sandbox_upstream import READY_PATH
 from src.core.config import SANDBOX_CREDENTIAL
 
@@ -43,10 +54,9 @@ TARGETS = {"get": 0.5, "list": 0.35, "create": 0.35}
 ROUNDS = 3  # runs of the service and of the bare app, in turns, per row
 RSS_TARGET_MB = 300
 # Rows measured again on MySQL with other settings: the row label's suffix, the settings.
-MYSQL_VARIANTS = {
-    "aiomysql": {"MYSQL_DRIVER": "aiomysql"},
-    "2 workers": {"WEB_CONCURRENCY": "2"},
-}
+MYSQL_VARIANTS = {"2 workers": {"WEB_CONCURRENCY": "2"}}
+GET_ROW = "`GET /api/higgsfield/i2v/{id}`"
+SEED_ROW = GET_ROW + " on the seed's design"
 
 
 def combine(runs: list[LoadResult]) -> LoadResult:
@@ -124,8 +134,18 @@ class Bench:
                 "bench.sandbox_upstream", free_port(), self.work / "upstream.log", READY_PATH
             )
             running.callback(upstream.stop)
-            server = start_service(self.service_env(database, HF_BASE_URL=upstream.url, **credentials), log)
+            env = self.service_env(database, HF_BASE_URL=upstream.url, **credentials)
+            server = start_service(env, log)
             running.callback(server.stop)
+            # The seed's design reads the same database; one worker, as the baseline.
+            seed_port = free_port()
+            seed = Server(
+                {**env, "PORT": str(seed_port)},
+                self.work / "seed.log",
+                ("-m", "bench.seed_app", str(seed_port)),
+            )
+            running.callback(seed.stop)
+            seed.wait_ready(path="/ready")
             keys = fixtures.register_clients(server.url, CREATE_CLIENTS, prefix="bench")
             fixtures.wait_for_catalog(server.url, keys[0])
             ids = fixtures.create_tasks(server.url, keys[0], LIST_TASKS, self.png)
@@ -134,12 +154,14 @@ class Bench:
             echo = LoadSpec(bare.url, "/echo", "POST", [{"Content-Type": self.content_type}], self.body)
             one, page = f"{fixtures.I2V}{ids[0]}", f"{fixtures.I2V}?limit=20"
             get = self.measure(LoadSpec(server.url, one, headers=own), plain, "GET task")
+            seeded = self.measure(LoadSpec(seed.url, one, headers=own), plain, "GET task, seed's design")
             listed = self.measure(LoadSpec(server.url, page, headers=own), plain, "GET list")
             creators = [{"X-API-KEY": key, "Content-Type": self.content_type} for key in keys]
             create = LoadSpec(server.url, fixtures.I2V, "POST", creators, self.body)
             made = self.measure(create, echo, "POST create")
         return [
-            report.HttpRow("`GET /api/higgsfield/i2v/{id}`", database, *get, "bare JSON", TARGETS["get"]),
+            report.HttpRow(GET_ROW, database, *get, "bare JSON", TARGETS["get"]),
+            report.HttpRow(SEED_ROW, database, *seeded, "bare JSON"),
             report.HttpRow(
                 "`GET /api/higgsfield/i2v/?limit=20`", database, *listed, "bare JSON", TARGETS["list"]
             ),
@@ -225,12 +247,13 @@ def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) 
         f"Python {platform.python_version()}, everything on 127.0.0.1.",
         f"Load: {tool}, {args.connections} keep-alive connections, {args.warmup:g} s warm-up then "
         f"{args.seconds:g} s per row. Service: `python -m src.cli serve`, 1 worker (rows marked "
-        '"2 workers": WEB_CONCURRENCY=2; "aiomysql": MYSQL_DRIVER=aiomysql, otherwise asyncmy), '
+        '"2 workers": WEB_CONCURRENCY=2), '
         "sandbox upstream in a process of its own (bench/sandbox_upstream.py), "
         f"JSON access log on, RATE_LIMIT_PER_MINUTE={RATE_LIMIT} and creates spread over "
         f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings, "
         f"measured in turns with each row ({ROUNDS} runs of each, {args.seconds:g} s in all per side); "
-        "a row's ratio is to its own baseline runs.",
+        "a row's ratio is to its own baseline runs. The seed's design: bench/seed_app.py (the API "
+        "key, then the task, as two model reads) on the service's database and Uvicorn settings.",
         f"Poller: one cycle of the service's poll job against bench/fake_upstream.py (50 ms per "
         f"job-set read, all tasks stay in progress), {concurrency}.",
         *(f"Note: {note}." for note in bench.notes),
@@ -242,7 +265,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--out", type=Path, default=REPO_DIR / "bench" / "results.md")
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "bench" / "latest.md")
+    parser.add_argument(
+        "--record", action="store_true", help="also write the table to bench/results.md (tracked)"
+    )
     parser.add_argument(
         "--parts", default="http,poller,memory", help="which tables to measure (a quicker look at one)"
     )
@@ -271,13 +297,15 @@ def main() -> None:
             print("memory")
             memory.append(bench.memory_row())
         lines = _header(args, bench, poll)
-        lines += ["", "## HTTP", "", *report.http_table(http)]
+        lines += ["", "## HTTP", "", *report.http_table(http), "", report.seed_line(http, GET_ROW, SEED_ROW)]
         lines += ["", "## Memory", "", *report.memory_table(memory)]
         lines += ["", "## Poller", "", *report.poll_table(poll), "", report.scaling_line(poll)]
     text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print("\n" + text + f"\nwritten to {args.out}")
+    outs = [args.out] + ([REPO_DIR / "bench" / "results.md"] if args.record else [])
+    for out in outs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+    print("\n" + text + "\nwritten to " + ", ".join(map(str, outs)))
 
 
 if __name__ == "__main__":

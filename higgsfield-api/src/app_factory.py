@@ -13,7 +13,6 @@ from fastapi.telemetry import TelemetryConfig
 from src import blobs
 from src.core.config import SANDBOX_PREFIX, Settings
 from src.core.log_redaction import install_log_redaction
-from src.db import sqlite_reader
 from src.db.orm import register_orm
 from src.jobs.context import JobContext
 from src.routes import include_routers
@@ -85,7 +84,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await jobs.drain()
             if jobs.running:
                 jobs.scheduler.shutdown(wait=False)
-            sqlite_reader.close_all()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

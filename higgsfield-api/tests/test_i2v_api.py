@@ -255,3 +255,26 @@ async def test_list_filters_by_status_and_validates_its_query(service, api_key):
     for params in ({"status": "bogus"}, {"limit": 0}, {"limit": 101}, {"cursor": "!!!"}):
         response = await service.client.get(I2V, headers=headers, params=params)
         assert response.status_code == 422, params
+
+
+async def test_a_bad_key_is_a_401_before_a_bad_parameter_is_a_422(service, api_key):
+    refused = {
+        f"{I2V}not-a-uuid": [["path", "task_id"]],
+        f"{I2V}?limit=0": [["query", "limit"]],
+        f"{I2V}?status=bogus&limit=ten&cursor={'c' * 513}": [
+            ["query", "status"],
+            ["query", "limit"],
+            ["query", "cursor"],
+        ],
+        f"{I2V}?cursor=!!!": [["query", "cursor"]],
+    }
+    for url, locations in refused.items():
+        for headers in ({}, {"X-API-KEY": "wrong"}):
+            response = await service.client.get(url, headers=headers)
+            assert response.status_code == 401, (url, headers, response.text)
+        response = await service.client.get(url, headers={"X-API-KEY": api_key})
+        assert response.status_code == 422, (url, response.text)
+        assert [error["loc"] for error in response.json()["detail"]] == locations
+    for path in (I2V, I2V.rstrip("/")):  # with and without the final slash, no redirect
+        response = await service.client.get(path, headers={"X-API-KEY": api_key})
+        assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}

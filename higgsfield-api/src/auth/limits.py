@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.core.errors import RateLimited
-from src.db import fast_reads
-from src.db.models import LoginFailure
+from src.db.models import LoginFailure, Task
 from src.db.models.clients import login_key
 
 CREATE_WINDOW = timedelta(minutes=1)
@@ -32,9 +31,15 @@ async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
     """
     now = utcnow()
     limit = settings.rate_limit_per_minute
-    oldest_counted = await fast_reads.nth_newest_creation(client_id, now - CREATE_WINDOW, limit)
+    oldest_counted = (
+        await Task.filter(client_id=client_id, created_at__gte=now - CREATE_WINDOW)
+        .order_by("-created_at")
+        .offset(limit - 1)
+        .limit(1)
+        .values_list("created_at", flat=True)
+    )
     if oldest_counted:
-        wait = _seconds_until(oldest_counted + CREATE_WINDOW, now)
+        wait = _seconds_until(oldest_counted[0] + CREATE_WINDOW, now)
         raise RateLimited(
             f"Rate limit: at most {limit} tasks a minute; try again in {wait} s", retry_after=wait
         )

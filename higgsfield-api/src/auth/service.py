@@ -16,7 +16,6 @@ from src.core import security
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.core.errors import Conflict, NotFound, Unauthorized
-from src.db import fast_reads
 from src.db.models import ApiKey, Client
 from src.db.models.clients import login_key
 from src.tasks import transitions
@@ -75,11 +74,13 @@ async def authenticate(api_key: str | None) -> uuid.UUID:
     and a write at most once a minute."""
     if not api_key:
         raise Unauthorized(INVALID_KEY)
-    key = await fast_reads.live_key(security.hash_api_key(api_key))
-    if key is None:
+    keys = await ApiKey.filter(
+        key_hash=security.hash_api_key(api_key), revoked_at=None, client__disabled_at=None
+    ).values("id", "client_id", "last_used_at")
+    if not keys:
         raise Unauthorized(INVALID_KEY)
-    await touch_key(key)
-    return key["client_id"]
+    await touch_key(keys[0])
+    return keys[0]["client_id"]
 
 
 async def touch_key(key: dict[str, Any]) -> None:

@@ -63,8 +63,6 @@ class Settings(BaseSettings):
     db_password: str = ""
     db_name: str = "higgsfield"
     sqlite_path: Path = DEFAULT_SQLITE_PATH
-    # The MySQL/MariaDB driver under Tortoise: asyncmy (compiled), or aiomysql (pure Python).
-    mysql_driver: Literal["asyncmy", "aiomysql"] = "asyncmy"
     # Uploaded images wait here until Higgsfield has them (see src/blobs/); one per database.
     blob_dir: Path = DEFAULT_BLOB_DIR
     # A blob no task needs is swept once it is this old (a create writes its blob before its row).

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from tortoise.transactions import in_transaction
 
 from src.core.errors import InvalidField, ServiceUnavailable
-from src.db import fast_reads
 from src.db.models import Motion
 from src.motions import builtin
 
@@ -66,9 +65,9 @@ async def list_motions() -> list[dict[str, Any]]:
 async def resolve(name: str) -> tuple[str, str]:
     """(normalised name, upstream id) of a motion given by any case; 422 lists the valid names."""
     wanted = motion_name(name)
-    found = await fast_reads.motion_id(wanted)
+    found = await Motion.filter(name=wanted).values_list("id", flat=True)
     if found:
-        return wanted, found
+        return wanted, str(found[0])
     names = await Motion.all().order_by("name").values_list("name", flat=True)
     if not names:
         raise ServiceUnavailable(

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, status
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
-from src.auth.dependencies import ApiKeyHeader, CurrentClientId
+from src.auth.dependencies import ApiKeyToCheck, CurrentClientId
 from src.core.task_context import working_on
 from src.tasks import intake as task_intake
 from src.tasks import service as tasks
-from src.tasks.arguments import (
-    DEFAULT_LIMIT,
-    CursorQuery,
-    LimitQuery,
-    StatusQuery,
-    page_arguments,
-    task_arguments,
-)
-from src.tasks.encoding import json_response
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
-from src.tasks.schemas import TaskOut, TaskPage
-from src.web.bound_route import bound_by
+from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
 from src.web.deps import JobsDep, SettingsDep, UpstreamDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
 I2V = "/i2v"
+DEFAULT_LIMIT = 20
 
 
 async def create_task(
@@ -61,13 +52,12 @@ async def create_task(
 
 
 async def list_tasks(
-    api_key: ApiKeyHeader,
-    status_: StatusQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-) -> Response:
-    page = await tasks.list_with_key(api_key, status=status_, limit=limit, cursor=cursor)
-    return json_response(page)
+    api_key: ApiKeyToCheck,
+    status_: Annotated[PublicStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    return await tasks.list_with_key(api_key, status=status_, limit=limit, cursor=cursor)
 
 
 CREATE_RESPONSES = {
@@ -81,21 +71,18 @@ CREATE_RESPONSES = {
 }
 
 
-async def get_task(task_id: uuid.UUID, api_key: ApiKeyHeader) -> Response:
+async def get_task(task_id: uuid.UUID, api_key: ApiKeyToCheck) -> dict[str, Any]:
     working_on(task_id)
-    return json_response(await tasks.get_with_key(api_key, task_id))
+    return await tasks.get_with_key(api_key, task_id)
 
 
-# Routes are matched in the order they are added: the reads clients make most come first. Their
-# arguments are read by tasks/arguments.py instead of FastAPI's dependency solving (see
-# web/bound_route.py); their signatures still make their OpenAPI operations.
+# Routes are matched in the order they are added: the reads clients make most come first.
 router.add_api_route(
     I2V + "/{task_id}",
     get_task,
     methods=["GET"],
     response_model=TaskOut,
     responses={**API_KEY_REQUIRED, 404: NOT_FOUND},
-    route_class_override=bound_by(task_arguments),
 )
 
 
@@ -109,7 +96,6 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
         responses=API_KEY_REQUIRED,
         include_in_schema=in_schema,
         summary="List your tasks, newest first",
-        route_class_override=bound_by(page_arguments),
     )
     router.add_api_route(
         path,

@@ -166,21 +166,13 @@ def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     return {"items": [public(row) for row in rows[:limit]], "next_cursor": next_cursor}
 
 
-async def list_for(
-    client_id: uuid.UUID, *, status: str | None, limit: int, cursor: str | None
-) -> dict[str, Any]:
-    """Newest first, keyset-paginated on (created_at, id): stable while tasks are added."""
-    after = _decode_cursor(cursor) if cursor else None
-    rows = await fast_reads.task_page(client_id, statuses=_statuses(status), after=after, limit=limit + 1)
-    return _page(rows, limit)
-
-
 async def list_with_key(
     api_key: str | None, *, status: str | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    """`GET /i2v/`: the key check and the page in one query, as `get_with_key`. Only when that
-    finds nothing does a second query tell a bad key (401) from an empty page; a bad cursor is
-    a 422 after the key check, as on every route."""
+    """`GET /i2v/`: newest first, keyset-paginated on (created_at, id), stable while tasks are
+    added; the key check and the page in one query, as `get_with_key`. Only when that finds
+    nothing does a second query tell a bad key (401) from an empty page; a bad cursor is a 422
+    after the key check, as on every route."""
     try:
         after = _decode_cursor(cursor) if cursor else None
     except InvalidField:
