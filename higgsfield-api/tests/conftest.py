@@ -1,4 +1,4 @@
-"""Shared fixtures: the databases, the fake Higgsfield on loopback, the running service."""
+"""Shared fixtures: the databases, the sandbox as Higgsfield on loopback, the running service."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 from fastapi import FastAPI
 
 from src.core.config import Settings
-from tests.fakes.higgsfield import FakeHiggsfield
-from tests.fakes.receiver import Receiver
-from tests.fakes.server import LoopbackServer
+from src.sandbox.app import create_sandbox_app
+from src.sandbox.state import Sandbox
 from tests.support import databases
 from tests.support.app import make_settings, register, running_app
+from tests.support.receiver import Receiver
+from tests.support.server import LoopbackServer
 
 BACKENDS = ["sqlite", "mysql"]
 
@@ -40,29 +41,52 @@ def db_url(prepared_db: str) -> str:
     return prepared_db
 
 
+# The sandbox as the tests' Higgsfield: the credentials `make_settings` sends, and jobs that
+# move one step per read of them (not with the clock), so that a test decides when they end.
+TEST_UPSTREAM = {"api_key": "test-key", "api_secret": "test-secret", "job_seconds": None, "reads_per_step": 1}
+
+
 @pytest.fixture(scope="session")
-def fake_server() -> Iterator[tuple[FakeHiggsfield, LoopbackServer]]:
-    fake = FakeHiggsfield()
-    with LoopbackServer(fake.app) as server:
-        yield fake, server
+def fake_server() -> Iterator[tuple[Sandbox, LoopbackServer]]:
+    app = create_sandbox_app(**TEST_UPSTREAM)
+    with LoopbackServer(app) as server:
+        yield app.state.sandbox, server
 
 
 @dataclass
 class LoopbackFake:
-    """The fake Higgsfield and where it listens."""
+    """The sandbox serving as Higgsfield, where it listens, and views of its records."""
 
-    fake: FakeHiggsfield
+    sandbox: Sandbox
     url: str
 
     def __getattr__(self, name: str):
-        return getattr(self.fake, name)
+        return getattr(self.sandbox, name)
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompt of every accepted submission, whichever generation sent it."""
+        return [body.get("params", body).get("prompt", "") for body in self.sandbox.submissions]
+
+    @property
+    def image_urls(self) -> list[str]:
+        """The image URL of every accepted submission, whichever generation sent it."""
+        return [
+            body["params"]["input_images"][0]["image_url"] if "params" in body else body["image_url"]
+            for body in self.sandbox.submissions
+        ]
+
+    @property
+    def job_set_reads(self) -> int:
+        """Reads of a job set (v1) or a request's status (v2)."""
+        return self.sandbox.calls["job_set"]
 
 
 @pytest.fixture
-def fake(fake_server: tuple[FakeHiggsfield, LoopbackServer]) -> LoopbackFake:
-    higgsfield, server = fake_server
-    higgsfield.reset()
-    return LoopbackFake(higgsfield, server.url)
+def fake(fake_server: tuple[Sandbox, LoopbackServer]) -> LoopbackFake:
+    sandbox, server = fake_server
+    sandbox.reset()
+    return LoopbackFake(sandbox, server.url)
 
 
 @pytest.fixture(scope="session")

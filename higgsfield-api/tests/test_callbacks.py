@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
 from src.db.models import CallbackAttempt, Task
-from tests.fakes.receiver import Answer, Receiver
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.images import png
+from tests.support.receiver import Answer, Receiver
 
 I2V = "/api/higgsfield/i2v/"
 # Fast retries and a short timeout, so that every test takes a few seconds at most.

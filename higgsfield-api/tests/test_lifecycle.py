@@ -143,8 +143,8 @@ async def test_a_model_without_a_v2_path_is_a_422_naming_the_allowed_ones(servic
     assert await Task.all().count() == 0
 
 
-async def test_an_operator_points_a_model_name_at_a_new_v2_path(db_url, fake):
-    settings = make_settings(db_url, fake.url, hf_v2_models={"turbo": "higgsfield-ai/dop/turbo"})
+async def test_an_operator_points_a_model_name_at_a_v2_path(db_url, fake):
+    settings = make_settings(db_url, fake.url, hf_v2_models={"turbo": "higgsfield-ai/dop/preview"})
     async with running_app(settings) as (_app, client):
         key = (await register(client))["api_key"]
         response = await client.post(
@@ -155,7 +155,7 @@ async def test_an_operator_points_a_model_name_at_a_new_v2_path(db_url, fake):
         )
         assert response.status_code == 202, response.text
         await eventually(lambda: _count_fake(fake, 1), what="the submission")
-    assert [job.path for job in fake.jobs()] == ["/higgsfield-ai/dop/turbo"]
+    assert [job.path for job in fake.jobs()] == ["/higgsfield-ai/dop/preview"]
 
 
 async def _count(service, n: int) -> bool:

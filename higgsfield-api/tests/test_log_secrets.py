@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from src.db.models import Client, Task
-from tests.fakes.receiver import Receiver
-from tests.fakes.server import LoopbackServer
 from tests.support.app import ADMIN_TOKEN, HEALTH_UUID, PASSWORD, eventually, make_settings, running_app
+from tests.support.receiver import Receiver
+from tests.support.server import LoopbackServer
 
 HF_KEY = "hf-key-7f3a9c1e5b2d4f60a8c7e9b1d3f5a7c9"
 HF_SECRET = "hf-secret-2b4d6f8a0c1e3a5b7d9f1e3c5a7b9d0f"

@@ -2,11 +2,11 @@
 
 The service mounts it with `app.mount("/sandbox", create_sandbox_app(...))` and talks to it
 over HTTP on loopback exactly as it talks to Higgsfield, so the sandbox exercises the real
-client code. It speaks both API generations at once (v1's `/v1/...` routes and v2's
-`/higgsfield-ai/dop/...` and `/requests/...`), so it follows whichever HF_API_VERSION the
-service runs with, and a task sent before a switch is still followed. Jobs are stateless (see
-`src.sandbox.jobs`) so that any worker, before or after a restart, answers the same for the
-same job; only a v2 cancel is kept in the memory of the worker that took it.
+client code; the service's tests serve it over loopback the same way and turn its knobs
+(`src.sandbox.state`). It speaks both API generations at once (v1's `/v1/...` routes and v2's
+`/higgsfield-ai/dop/...` and `/requests/...`), so it follows whichever HF_API_VERSION the service
+runs with. Any worker, before or after a restart, answers the same for the same job
+(`src.sandbox.jobs`); only a v2 cancel is kept in the memory of the worker that took it.
 
 Try every ending by prompt: a prompt containing `nsfw` ends `nsfw`, one containing
 `explode` ends `failed`, anything else ends `completed` with a tiny real MP4.
@@ -15,137 +15,159 @@ Try every ending by prompt: a prompt containing `nsfw` ends `nsfw`, one containi
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request, Response
 
-from src.sandbox.catalog import MOTION_IDS, MOTIONS
-from src.sandbox.jobs import new_job_set_id, outcome_for_prompt, read_job_set_id
-from src.sandbox.media import asset_response
+from src.sandbox.faults import Fault
+from src.sandbox.jobs import Job
 from src.sandbox.protocol import (
     DopRequest,
     UploadUrlRequest,
     V2DopRequest,
-    any_credentials_match,
+    authorized,
     base_url,
     cancel_refused,
     check_motions,
-    credentials_match,
     invalid_credentials,
     job_set_json,
     not_found,
-    v2_credentials_match,
     v2_request_json,
 )
-from src.sandbox.uploads import UploadSigner, UploadStore
+from src.sandbox.state import Sandbox
+from src.sandbox.uploads import UploadSigner
+
+# The results every completed job serves, kept in the repository (not made at run time): 2 s of
+# ffmpeg's `testsrc2` at 64x64, 12 fps, H.264 baseline, yuv420p, `+faststart`; its first frame.
+ASSET_DIR = Path(__file__).with_name("assets")
+MEDIA_TYPES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg"}
+# Storage URLs (the PUT, public files, outputs) are open, as presigned ones are.
+OPEN_ENDPOINTS = frozenset({"put", "file", "output"})
 
 
-def create_sandbox_app(
-    *,
-    job_seconds: float = 6.0,
-    api_key: str = "sandbox",
-    api_secret: str = "sandbox",  # noqa: S107 - the sandbox's credentials are public by design
-) -> FastAPI:
-    """A Higgsfield look-alike: jobs are `queued`, `in_progress` after a third of `job_seconds`,
-    and final once `job_seconds` have passed since submission."""
-    if job_seconds < 0:
-        raise ValueError("job_seconds must not be negative")
+@cache
+def asset_bytes(name: str) -> bytes:
+    return (ASSET_DIR / name).read_bytes()
+
+
+def asset_response(name: str) -> Response:
+    if name not in MEDIA_TYPES:
+        raise not_found()
+    return Response(asset_bytes(name), media_type=MEDIA_TYPES[name])
+
+
+async def fault_gate(request: Request) -> Fault | None:
+    """Count the call, apply a fault due before the work, check the credentials of the route's
+    generation (uploads: either); return a fault due after the work."""
+    sandbox: Sandbox = request.app.state.sandbox
+    route = request.scope["route"]
+    fault = sandbox.take_fault(route.name)
+    if fault is not None and not fault.after:
+        await fault.apply()
+        fault = None
+    generation = "any" if route.name == "upload_url" else "v1" if route.path.startswith("/v1/") else "v2"
+    key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
+    if route.name not in OPEN_ENDPOINTS and not authorized(request.headers, generation, key, secret):
+        raise invalid_credentials()
+    return fault
+
+
+Gate = Annotated[Fault | None, Depends(fault_gate)]
+
+
+async def settle(fault: Fault | None) -> None:
+    if fault is not None:
+        await fault.apply()
+
+
+def create_sandbox_app(**settings: Any) -> FastAPI:
+    """A Higgsfield look-alike; `settings` are `SandboxSettings`, and `app.state.sandbox` is its
+    state. Every route is named after its endpoint (`src.sandbox.faults.ENDPOINTS`) and passes
+    the fault gate before anything else."""
+    sandbox = Sandbox(**settings)
     app = FastAPI(title="Higgsfield sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.sandbox = sandbox
     # Every worker derives the same key from the same credentials, so upload URLs work across workers.
-    signer = UploadSigner(hashlib.sha256(f"sandbox-uploads\n{api_key}\n{api_secret}".encode()).digest())
-    store = UploadStore()
+    key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
+    signer = UploadSigner(hashlib.sha256(f"sandbox-uploads\n{key}\n{secret}".encode()).digest())
 
-    canceled: set[str] = set()
+    def job_set(request: Request, job: Job) -> dict[str, Any]:
+        ids = {"job_set_id": job.job_set_id, "job_id": job.job_id}
+        return job_set_json(base=base_url(request), **ids, created_at=job.created_at, status=job.status)
 
-    async def require_credentials(request: Request) -> None:
-        if not credentials_match(request.headers, api_key, api_secret):
-            raise invalid_credentials()
+    def v2_request(request: Request, job: Job) -> dict[str, Any]:
+        return v2_request_json(base=base_url(request), request_id=job.job_set_id, status=job.status)
 
-    async def require_v2_credentials(request: Request) -> None:
-        if not v2_credentials_match(request.headers, api_key, api_secret):
-            raise invalid_credentials()
+    @app.post("/files/generate-upload-url", name="upload_url")
+    async def generate_upload_url(body: UploadUrlRequest, request: Request, fault: Gate) -> dict[str, Any]:
+        with_headers = sandbox.settings.upload_headers
+        answer = signer.new_upload(base_url(request), body.content_type, with_headers=with_headers)
+        await settle(fault)
+        return answer
 
-    async def require_any_credentials(request: Request) -> None:
-        if not any_credentials_match(request.headers, api_key, api_secret):
-            raise invalid_credentials()
-
-    authenticated = [Depends(require_credentials)]
-    v2_authenticated = [Depends(require_v2_credentials)]
-
-    def v2_status(request: Request, request_id: str, *, submitted: bool = False) -> dict[str, Any]:
-        job = read_job_set_id(request_id)
-        if job is None:
-            raise not_found()
-        status = "queued" if submitted else job.status(job_seconds)
-        if request_id in canceled:
-            status = "canceled"
-        error = "The sandbox fails prompts that ask to explode" if status == "failed" else None
-        return v2_request_json(base=base_url(request), request_id=request_id, status=status, error=error)
-
-    def job_set(request: Request, job_set_id: str, *, submitted: bool = False) -> dict[str, Any]:
-        job = read_job_set_id(job_set_id)
-        if job is None:
-            raise not_found()
-        return job_set_json(
-            base=base_url(request),
-            job_set_id=job.job_set_id,
-            job_id=job.job_id,
-            created_at=job.created_at,
-            # Higgsfield answers a submission with a queued job, however short the job.
-            status="queued" if submitted else job.status(job_seconds),
-        )
-
-    @app.post("/files/generate-upload-url", dependencies=[Depends(require_any_credentials)])
-    async def generate_upload_url(body: UploadUrlRequest, request: Request) -> dict[str, Any]:
-        return signer.new_upload(base_url(request), body.content_type)
-
-    @app.put("/uploads/{file_name}")
-    async def put_upload(file_name: str, request: Request) -> Response:
+    @app.put("/uploads/{file_name}", name="put")
+    async def put_upload(file_name: str, request: Request, fault: Gate) -> Response:
         data, content_type = await signer.receive(request, file_name)
-        store.put(file_name, data, content_type)
+        sandbox.store.put(file_name, data, content_type)
+        await settle(fault)
         return Response(status_code=200)
 
-    @app.get("/files/{file_name}")
-    async def get_file(file_name: str) -> Response:
+    @app.get("/files/{file_name}", name="file")
+    async def get_file(file_name: str, fault: Gate) -> Response:
         """Only in the worker that received the PUT: uploads are per-process memory."""
-        return store.response(file_name)
+        await settle(fault)
+        return sandbox.store.response(file_name)
 
-    @app.get("/v1/motions", dependencies=authenticated)
-    async def motions(request: Request) -> list[dict[str, Any]]:
-        base = base_url(request)
-        return [motion.to_json(base) for motion in MOTIONS]
+    @app.get("/v1/motions", name="motions")
+    async def motions(request: Request, fault: Gate) -> list[dict[str, Any]]:
+        await settle(fault)
+        return [motion.to_json(base_url(request)) for motion in sandbox.settings.motions]
 
-    @app.post("/v1/image2video/dop", dependencies=authenticated)
-    async def image2video_dop(body: DopRequest, request: Request) -> dict[str, Any]:
-        """Create a job set. An optional `webhook` is accepted and ignored: the sandbox never
-        calls back, and the service's poller, its source of truth, finds the end anyway."""
-        check_motions(body, MOTION_IDS)
-        return job_set(request, new_job_set_id(outcome_for_prompt(body.params.prompt)), submitted=True)
+    @app.post("/v1/image2video/dop", name="dop")
+    async def image2video_dop(body: DopRequest, request: Request, fault: Gate) -> dict[str, Any]:
+        """Keeps the body as sent; a `webhook` in it is never called: the service's poller, its
+        source of truth, finds the end anyway."""
+        check_motions(body, {motion.id for motion in sandbox.settings.motions})
+        raw = await request.json()
+        job = sandbox.submit(raw, body.params.prompt, version="v1", path="/v1/image2video/dop")
+        await settle(fault)
+        return job_set(request, job)
 
-    @app.get("/v1/job-sets/{job_set_id}", dependencies=authenticated)
-    async def get_job_set(job_set_id: str, request: Request) -> dict[str, Any]:
-        return job_set(request, job_set_id)
+    @app.get("/v1/job-sets/{job_set_id}", name="job_set")
+    async def get_job_set(job_set_id: str, request: Request, fault: Gate) -> dict[str, Any]:
+        job = sandbox.read(job_set_id, "v1")
+        await settle(fault)
+        return job_set(request, job)
 
-    @app.post("/higgsfield-ai/dop/{variant}", dependencies=v2_authenticated)
-    async def v2_dop(variant: Literal["standard", "preview"], body: V2DopRequest, request: Request) -> dict:
-        """v2 image-to-video. `?hf_webhook=` is accepted and ignored, as v1's webhook is."""
-        return v2_status(request, new_job_set_id(outcome_for_prompt(body.prompt)), submitted=True)
+    @app.post("/higgsfield-ai/dop/{variant}", name="dop")
+    async def v2_dop(
+        variant: Literal["standard", "preview"], body: V2DopRequest, request: Request, fault: Gate
+    ) -> dict[str, Any]:
+        """v2 image-to-video; the query (`?hf_webhook=`) is kept with the body, never called."""
+        path, query = f"/higgsfield-ai/dop/{variant}", dict(request.query_params)
+        job = sandbox.submit(await request.json(), body.prompt, version="v2", path=path, query=query)
+        await settle(fault)
+        return v2_request(request, job)
 
-    @app.get("/requests/{request_id}/status", dependencies=v2_authenticated)
-    async def v2_request_status(request_id: str, request: Request) -> dict[str, Any]:
-        return v2_status(request, request_id)
+    @app.get("/requests/{request_id}/status", name="job_set")
+    async def v2_status(request_id: str, request: Request, fault: Gate) -> dict[str, Any]:
+        job = sandbox.read(request_id, "v2")
+        await settle(fault)
+        return v2_request(request, job)
 
-    @app.post("/requests/{request_id}/cancel", dependencies=v2_authenticated, status_code=202)
-    async def v2_cancel(request_id: str, request: Request) -> Response:
-        if v2_status(request, request_id)["status"] != "queued":
+    @app.post("/requests/{request_id}/cancel", name="cancel", status_code=202)
+    async def v2_cancel(request_id: str, fault: Gate) -> Response:
+        if not sandbox.cancel(request_id):
             raise cancel_refused()
-        canceled.add(request_id)
+        await settle(fault)
         return Response(status_code=202)
 
-    @app.get("/outputs/{job_set_id}/{name}")
-    async def output(job_set_id: str, name: str) -> Response:
-        job = read_job_set_id(job_set_id)
-        if job is None or job.status(job_seconds) != "completed":
+    @app.get("/outputs/{job_set_id}/{name}", name="output")
+    async def output(job_set_id: str, name: str, fault: Gate) -> Response:
+        await settle(fault)
+        if sandbox.status_of(job_set_id) != "completed":
             raise not_found()
         return asset_response(name)
 

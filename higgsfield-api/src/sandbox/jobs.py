@@ -1,12 +1,13 @@
-"""Stateless sandbox jobs: everything about a job is written into its job-set id.
+"""Sandbox jobs: the job-set id carries the job; a worker's memory holds only what it was told.
 
-The service may run several uvicorn workers, each mounting its own sandbox, and a job
-created through one worker may be read through another or after a restart. So the
-sandbox keeps no job table: the job-set id is a UUIDv8 carrying the creation time and
-the outcome chosen at submission, and the status is derived from the clock when read.
+The service may run several uvicorn workers, each mounting its own sandbox, and a job created
+through one worker may be read through another or after a restart. So the job-set id (the v2
+request id) is a UUIDv8 carrying the creation time, the API generation and the outcome chosen at
+submission: any worker rebuilds the job from it, and its status follows the clock. What only the
+worker that took a call knows (the body as sent, the reads, a cancel) is in its `Job` record.
 
-Layout (RFC 9562 UUIDv8): 48-bit unix time in ms | version 8 | 2-bit outcome + 10 random
-bits | variant 0b10 | 62 random bits.
+Layout (RFC 9562 UUIDv8): 48-bit unix time in ms | version 8 | 2-bit outcome, 1-bit generation,
+9 random bits | variant 0b10 | 62 random bits.
 """
 
 from __future__ import annotations
@@ -14,43 +15,61 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 OUTCOMES = ("completed", "nsfw", "failed")
+GENERATIONS = ("v1", "v2")
+STATUSES = ("queued", "in_progress", "completed", "failed", "nsfw", "canceled")
+FINAL = frozenset(STATUSES[2:])
 _JOB_ID_NAMESPACE = uuid.UUID("3a22bc6e-b7b4-43e2-9686-c786bb921e4e")
-_VERSION = 8
-_VARIANT = 0b10
 
 
 def outcome_for_prompt(prompt: str) -> str:
     """The final status a prompt leads to, so that a developer can try every ending by hand."""
     words = prompt.casefold()
-    if "nsfw" in words:
-        return "nsfw"
-    if "explode" in words:
-        return "failed"
-    return "completed"
+    return "nsfw" if "nsfw" in words else "failed" if "explode" in words else "completed"
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def new_job_set_id(outcome: str, created_ms: int | None = None) -> str:
+def new_job_set_id(outcome: str, version: str = "v1", created_ms: int | None = None) -> str:
     created = now_ms() if created_ms is None else created_ms
-    rand_a = (OUTCOMES.index(outcome) << 10) | secrets.randbits(10)
-    value = (
-        (created & (2**48 - 1)) << 80 | _VERSION << 76 | rand_a << 64 | _VARIANT << 62 | secrets.randbits(62)
-    )
+    rand_a = OUTCOMES.index(outcome) << 10 | GENERATIONS.index(version) << 9 | secrets.randbits(9)
+    value = (created & (2**48 - 1)) << 80 | 8 << 76 | rand_a << 64 | 0b10 << 62 | secrets.randbits(62)
     return str(uuid.UUID(int=value))
 
 
-@dataclass(frozen=True)
-class SandboxJob:
+@dataclass
+class Job:
+    """One job set holding one job. `body` is the submission as sent (None for a job rebuilt from
+    its id by a worker that did not take it), `path` and `query` where it was sent."""
+
     job_set_id: str
     created_ms: int
     outcome: str
+    version: str
+    status: str = "queued"
+    reads: int = 0
+    body: dict[str, Any] | None = None
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_id(cls, value: str) -> Job | None:
+        """The job behind an id a sandbox made, or None for anything else (a 404)."""
+        try:
+            bits = uuid.UUID(value).int
+        except ValueError:
+            return None
+        outcome = (bits >> 74) & 0b11
+        if (bits >> 76) & 0xF != 8 or (bits >> 62) & 0b11 != 0b10 or outcome >= len(OUTCOMES):
+            return None
+        version = GENERATIONS[(bits >> 73) & 1]
+        return cls(str(uuid.UUID(int=bits)), bits >> 80, OUTCOMES[outcome], version)
 
     @property
     def job_id(self) -> str:
@@ -61,23 +80,20 @@ class SandboxJob:
     def created_at(self) -> datetime:
         return datetime.fromtimestamp(self.created_ms / 1000, UTC)
 
-    def status(self, job_seconds: float, at_ms: int | None = None) -> str:
-        """`queued` for the first third of `job_seconds`, then `in_progress`, then the outcome."""
-        elapsed = (now_ms() if at_ms is None else at_ms) - self.created_ms
-        total = job_seconds * 1000
-        if elapsed >= total:
-            return self.outcome
-        return "queued" if elapsed < total / 3 else "in_progress"
+    def advance(self) -> None:
+        """queued -> in_progress -> the outcome its prompt chose; a final job stays."""
+        if self.status == "queued":
+            self.status = "in_progress"
+        elif self.status == "in_progress":
+            self.status = self.outcome
 
-
-def read_job_set_id(value: str) -> SandboxJob | None:
-    """The job behind an id this sandbox made, or None for anything else (a 404)."""
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return None
-    bits = parsed.int
-    outcome_index = (bits >> 74) & 0b11
-    if (bits >> 76) & 0xF != _VERSION or (bits >> 62) & 0b11 != _VARIANT or outcome_index >= len(OUTCOMES):
-        return None
-    return SandboxJob(job_set_id=str(parsed), created_ms=bits >> 80, outcome=OUTCOMES[outcome_index])
+    def follow_clock(self, job_seconds: float | None, at_ms: int | None = None) -> str:
+        """Moves the job on to where the clock has it (`queued` for the first third of
+        `job_seconds`, then `in_progress`, then the outcome), never back; None stops the clock."""
+        if job_seconds is not None and self.status not in FINAL:
+            elapsed, total = (now_ms() if at_ms is None else at_ms) - self.created_ms, job_seconds * 1000
+            if elapsed >= total:
+                self.status = self.outcome
+            elif elapsed >= total / 3:
+                self.status = "in_progress"
+        return self.status

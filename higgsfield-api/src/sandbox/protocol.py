@@ -1,5 +1,5 @@
-"""Higgsfield's wire format, v1 and v2, shared by the sandbox and the test fake so that both
-speak it alike (shared/HIGGSFIELD.md has the documented shapes).
+"""Higgsfield's wire format, v1 and v2, as the sandbox speaks it (the README's Higgsfield section
+names the documented shapes).
 
 Request bodies are pydantic models so that bad input gets FastAPI's own 422 shape, as
 Higgsfield (a FastAPI service itself) answers.
@@ -18,16 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 # Upload types Higgsfield accepts, with the file extension its public URLs carry.
-IMAGE_TYPES: dict[str, str] = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "image/gif": "gif",
-}
-JOB_STATUSES = ("queued", "in_progress", "completed", "failed", "nsfw", "canceled")
-FINAL_STATUSES = frozenset({"completed", "failed", "nsfw", "canceled"})
-NOT_FOUND = "Not found"
-INVALID_CREDENTIALS = "Invalid credentials"
+IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
 
 class UploadUrlRequest(BaseModel):
@@ -79,28 +70,15 @@ def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
         raise RequestValidationError(errors)
 
 
-def credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
-    """v1: both headers compared in constant time, and both always compared."""
+def authorized(headers: Mapping[str, str], generation: str, api_key: str, api_secret: str) -> bool:
+    """v1 signs with `hf-api-key` and `hf-secret`, v2 with `Authorization: Key {key}:{secret}`;
+    uploads (generation "any") are one call in both. Every header is compared, in constant time."""
     key_ok = hmac.compare_digest(headers.get("hf-api-key", "").encode(), api_key.encode())
     secret_ok = hmac.compare_digest(headers.get("hf-secret", "").encode(), api_secret.encode())
-    return key_ok and secret_ok
-
-
-def v2_credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
-    """v2: `Authorization: Key {api_key}:{api_key_secret}`, compared in constant time."""
     expected = f"Key {api_key}:{api_secret}".encode()
-    return hmac.compare_digest(headers.get("authorization", "").encode(), expected)
-
-
-def any_credentials_match(headers: Mapping[str, str], api_key: str, api_secret: str) -> bool:
-    """Uploads are the same call in both generations, signed either way."""
-    v1 = credentials_match(headers, api_key, api_secret)
-    v2 = v2_credentials_match(headers, api_key, api_secret)
-    return v1 or v2
-
-
-# v2: image-to-video with DoP is `POST /higgsfield-ai/dop/{variant}`.
-V2_DOP_VARIANTS = ("standard", "preview")
+    v2 = hmac.compare_digest(headers.get("authorization", "").encode(), expected)
+    v1 = key_ok and secret_ok
+    return v1 if generation == "v1" else v2 if generation == "v2" else v1 or v2
 
 
 class V2DopRequest(BaseModel):
@@ -114,9 +92,10 @@ class V2DopRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
-def v2_request_json(*, base: str, request_id: str, status: str, error: str | None = None) -> dict[str, Any]:
+def v2_request_json(*, base: str, request_id: str, status: str) -> dict[str, Any]:
     """The submit answer, the status answer and the webhook payload of v2 share this shape; a
-    completed job carries its video and a thumbnail image, a failed one its error."""
+    completed job carries its video and a thumbnail image, a failed one its error (the sandbox
+    fails only what a prompt asked for, see `src.sandbox.jobs.outcome_for_prompt`)."""
     answer: dict[str, Any] = {
         "status": status,
         "request_id": request_id,
@@ -128,7 +107,7 @@ def v2_request_json(*, base: str, request_id: str, status: str, error: str | Non
         answer["video"] = {"url": f"{outputs}/video.mp4"}
         answer["images"] = [{"url": f"{outputs}/thumbnail.jpg"}]
     elif status == "failed":
-        answer["error"] = error or "Generation failed"
+        answer["error"] = "The sandbox failed the job: its prompt asked to explode"
     return answer
 
 
@@ -137,11 +116,11 @@ def cancel_refused() -> HTTPException:
 
 
 def invalid_credentials() -> HTTPException:
-    return HTTPException(status_code=401, detail=INVALID_CREDENTIALS)
+    return HTTPException(status_code=401, detail="Invalid credentials")
 
 
 def not_found() -> HTTPException:
-    return HTTPException(status_code=404, detail=NOT_FOUND)
+    return HTTPException(status_code=404, detail="Not found")
 
 
 def base_url(request: Request) -> str:

@@ -110,7 +110,7 @@ class UploadStore:
         self._max_items, self._max_bytes = max_items, max_bytes
         self._files: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self._size = 0
-        self._lock = threading.Lock()  # the test fake touches its store from two threads
+        self._lock = threading.Lock()  # tests read it from their own thread
 
     def put(self, file_name: str, data: bytes, content_type: str) -> None:
         with self._lock:
@@ -128,6 +128,11 @@ class UploadStore:
         if stored is None:
             raise not_found()
         return Response(stored[0], media_type=stored[1])
+
+    def files(self) -> list[tuple[bytes, str]]:
+        """(bytes, content type) of every file kept, oldest first."""
+        with self._lock:
+            return list(self._files.values())
 
     def clear(self) -> None:
         with self._lock:

@@ -1,0 +1,221 @@
+"""What a sandbox knows: its settings, the jobs this worker took, the uploads and a record of calls.
+
+The settings are knobs for the service's tests too: they serve a sandbox over loopback, turn
+them (faults, latency, the concurrency cap, how jobs move) and read the records. Nothing of
+this is reachable over HTTP; the service mounts the sandbox with its defaults only.
+
+    sandbox = create_sandbox_app(job_seconds=None, reads_per_step=1).state.sandbox
+    sandbox.fail_next("dop", [503, 429])
+    assert sandbox.submissions[0]["params"]["model"] == "dop-turbo"
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from fastapi import HTTPException
+
+from src.motions.builtin import MOTIONS, Motion
+from src.sandbox.faults import ENDPOINTS, TRANSIENT_STATUSES, Fault, FaultPlan
+from src.sandbox.jobs import FINAL, STATUSES, Job, new_job_set_id, now_ms, outcome_for_prompt
+from src.sandbox.protocol import not_found
+from src.sandbox.uploads import UploadStore
+
+# The newest jobs a worker keeps; an older one is rebuilt from its id, as another worker's is.
+MAX_JOBS = 1000
+
+
+@dataclass
+class SandboxSettings:
+    """`job_seconds`: a job is `in_progress` after a third of it and final once it has passed
+    (None: the clock moves no job). `reads_per_step=k`: a job also advances a step on every k-th
+    read of it. `max_concurrency`: over this many live jobs a submission gets Higgsfield's 400.
+    `upload_headers=False` answers `upload_headers: null`: the client sends Content-Type itself."""
+
+    api_key: str = "sandbox"
+    api_secret: str = "sandbox"  # noqa: S105 - the sandbox's credentials are public by design
+    job_seconds: float | None = 6.0
+    reads_per_step: int | None = None
+    max_concurrency: int | None = None
+    upload_headers: bool = True
+    motions: list[Motion] = field(default_factory=lambda: list(MOTIONS))
+
+    def __post_init__(self) -> None:
+        if self.job_seconds is not None and self.job_seconds < 0:
+            raise ValueError("job_seconds must not be negative")
+
+
+class Sandbox:
+    """Higgsfield's API state; one lock guards it, as a test's thread and the server's share it."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._initial = SandboxSettings(**settings)
+        self._lock = threading.Lock()
+        self.store = UploadStore()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to a fresh sandbox: settings as built, no jobs, uploads, calls or faults."""
+        with self._lock:
+            self.settings = replace(self._initial, motions=list(self._initial.motions))
+            self._jobs: OrderedDict[str, Job] = OrderedDict()
+            self._calls: Counter[str] = Counter()
+            self._max_live_jobs = 0
+            self._faults = FaultPlan()
+            self.store.clear()
+
+    # Records: copies, taken under the lock.
+
+    @property
+    def uploads(self) -> list[tuple[bytes, str]]:
+        """(bytes, content type) of every accepted PUT, in order."""
+        return self.store.files()
+
+    @property
+    def submissions(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the accepted submissions, as sent, in order."""
+        return [job.body for job in self.jobs() if job.body is not None]
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Calls per endpoint (`src.sandbox.faults.ENDPOINTS`), counted before faults and auth."""
+        with self._lock:
+            return Counter(self._calls)
+
+    @property
+    def max_live_jobs(self) -> int:
+        """The most jobs that were queued or in progress at once."""
+        with self._lock:
+            return self._max_live_jobs
+
+    def jobs(self) -> list[Job]:
+        """Snapshots of the jobs this worker keeps, in submission order."""
+        with self._lock:
+            return [replace(job) for job in self._followed()]
+
+    # Controls.
+
+    def advance_all(self) -> None:
+        with self._lock:
+            for job in self._jobs.values():
+                job.advance()
+
+    def finish(self, job_set_id: str, status: str = "completed") -> None:
+        """Put a job in any status at once (`failed`, `canceled`, ..., even back to `queued`)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self._lock:
+            self._jobs[job_set_id].status = status
+
+    def fail_next(
+        self,
+        endpoint: str,
+        statuses: Iterable[int],
+        *,
+        delay: float = 0.0,
+        after: bool = False,
+        detail: str | None = None,
+    ) -> None:
+        """The next calls to `endpoint` answer these statuses, one call each, in order (see `Fault`)."""
+        faults = [Fault(status, delay, after, detail) for status in statuses]
+        with self._lock:
+            self._faults.queue(endpoint, faults)
+
+    def hang_next(self, endpoint: str, seconds: float, *, count: int = 1, after: bool = False) -> None:
+        """The next `count` calls answer normally but only after `seconds`. Without `after` the
+        work is done once the delay is over, even if the client gave up; with it, at once."""
+        with self._lock:
+            self._faults.queue(endpoint, [Fault(delay=seconds, after=after)] * count)
+
+    def set_fault_rate(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        statuses: Iterable[int | None] = TRANSIENT_STATUSES,
+        endpoints: Iterable[str] = ENDPOINTS,
+        hang_seconds: float = 0.0,
+    ) -> None:
+        """Random faults, reproducible through `seed`; rate 0 turns them off. A `None` among
+        `statuses` is a hang of `hang_seconds` before the call is served."""
+        with self._lock:
+            self._faults.set_rate(rate, seed=seed, statuses=statuses, endpoints=endpoints, hang=hang_seconds)
+
+    # Called by the routes.
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            self._calls[endpoint] += 1
+            return self._faults.take(endpoint)
+
+    def submit(
+        self,
+        body: dict[str, Any],
+        prompt: str,
+        *,
+        version: str,
+        path: str,
+        query: dict[str, str] | None = None,
+    ) -> Job:
+        """A new queued job, unless the concurrency cap is reached (400, as Higgsfield answers)."""
+        with self._lock:
+            cap = self.settings.max_concurrency
+            if cap is not None and self._live() >= cap:
+                raise HTTPException(400, f"Maximum number of concurrent requests ({cap}) has been reached")
+            outcome = outcome_for_prompt(prompt)
+            job_set_id = new_job_set_id(outcome, version)
+            job = Job(job_set_id, now_ms(), outcome, version, body=body, path=path, query=dict(query or {}))
+            answer = replace(self._keep(job))  # queued, however short the job: as Higgsfield answers
+            self._max_live_jobs = max(self._max_live_jobs, self._live())
+            return answer
+
+    def read(self, job_set_id: str, version: str) -> Job:
+        """The job after this read, which may move it a step. A job is known only to the
+        generation it was submitted through (a v2 request is no v1 job set): else a 404."""
+        with self._lock:
+            job = self._job(job_set_id, version)
+            job.reads += 1
+            step = self.settings.reads_per_step
+            if step and job.reads % step == 0:
+                job.advance()
+            return replace(job)
+
+    def status_of(self, job_set_id: str) -> str:
+        """A job's status without a read that could move it; 404 for an id no sandbox made."""
+        with self._lock:
+            return self._job(job_set_id, None).status
+
+    def cancel(self, request_id: str) -> bool:
+        """v2's cancel: a queued job becomes canceled (True); one that has started stays (False)."""
+        with self._lock:
+            job = self._job(request_id, "v2")
+            if job.status != "queued":
+                return False
+            job.status = "canceled"
+            return True
+
+    def _job(self, job_set_id: str, version: str | None) -> Job:
+        rebuilt = Job.from_id(job_set_id)
+        if rebuilt is None or version not in (None, rebuilt.version):
+            raise not_found()
+        job = self._jobs.get(rebuilt.job_set_id) or self._keep(rebuilt)
+        job.follow_clock(self.settings.job_seconds)
+        return job
+
+    def _keep(self, job: Job) -> Job:
+        self._jobs[job.job_set_id] = job
+        while len(self._jobs) > MAX_JOBS:
+            self._jobs.popitem(last=False)
+        return job
+
+    def _followed(self) -> list[Job]:
+        for job in self._jobs.values():
+            job.follow_clock(self.settings.job_seconds)
+        return list(self._jobs.values())
+
+    def _live(self) -> int:
+        return sum(job.status not in FINAL for job in self._followed())
