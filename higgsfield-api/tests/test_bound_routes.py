@@ -32,13 +32,16 @@ def fastapi_bound_twin() -> FastAPI:
 
 async def test_the_bound_reads_answer_as_fastapis_binding_does(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         mine = await register(client)
         other_key = (await register(client, "other"))["api_key"]
         own = {"X-API-KEY": mine["api_key"]}
         # Made without the route's nudge of the (paused) jobs: nothing changes them during the test.
-        made = [await tasks.create(uuid.UUID(mine["client_id"]), new_task(f"t{n}")) for n in range(3)]
+        made = [
+            await tasks.create(uuid.UUID(mine["client_id"]), new_task(f"t{n}"), state["blobs"])
+            for n in range(3)
+        ]
         made = [{**task, "id": str(task["id"])} for task in made]
         cursor = (await client.get(I2V, headers=own, params={"limit": 1})).json()["next_cursor"]
         assert cursor

@@ -45,7 +45,7 @@ async def test_a_task_reads_back_in_the_answers_order(service, api_key):
 
 async def test_the_reader_sees_a_commit_at_once_and_steps_aside_on_errors(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (_app, client):
+    async with running_app(settings) as (state, client):
         client_id = (await register(client))["client_id"]
         orm = connections.get("default")
         reader = sqlite_reader.reader_for(orm)
@@ -55,7 +55,7 @@ async def test_the_reader_sees_a_commit_at_once_and_steps_aside_on_errors(db_url
         assert reader is not None
         prompt_of = 'SELECT "prompt" FROM "tasks" WHERE "id" = ?'
         for n in range(3):
-            task = await tasks.create(client_id, new_task(f"seen-{n}"))
+            task = await tasks.create(client_id, new_task(f"seen-{n}"), state["blobs"])
             rows = sqlite_reader.fetch(reader, prompt_of, [str(task["id"])])
             assert rows == [{"prompt": f"seen-{n}"}]
         # A statement SQLite refuses (here: no such table) is left to the ORM, which raises its own error.
@@ -78,10 +78,10 @@ def test_an_in_memory_database_has_no_reader():
 
 async def test_busy_slots_count_sent_tasks_and_claimed_pending_ones(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = (await register(client))["client_id"]
-        ids = [(await tasks.create(client_id, new_task()))["id"] for _ in range(7)]
+        ids = [(await tasks.create(client_id, new_task(), state["blobs"]))["id"] for _ in range(7)]
         now = utcnow()
         await Task.filter(id=ids[0]).update(status=TaskStatus.SUBMITTING)
         await Task.filter(id=ids[1]).update(status=TaskStatus.QUEUED)
@@ -95,12 +95,12 @@ async def test_busy_slots_count_sent_tasks_and_claimed_pending_ones(db_url, fake
 
 async def test_the_nth_newest_creation_of_a_client(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = (await register(client))["client_id"]
         other_id = (await register(client, "other"))["client_id"]
-        made = [await tasks.create(client_id, new_task()) for _ in range(3)]
-        await tasks.create(other_id, new_task())
+        made = [await tasks.create(client_id, new_task(), state["blobs"]) for _ in range(3)]
+        await tasks.create(other_id, new_task(), state["blobs"])
         since = utcnow() - timedelta(minutes=1)
         newest_first = sorted((task["created_at"] for task in made), reverse=True)
         assert await fast_reads.nth_newest_creation(client_id, since, 1) == newest_first[0]
@@ -124,12 +124,12 @@ def _as_api(row: dict) -> dict:
 
 async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         mine, theirs = await register(client, "twin-a"), await register(client, "twin-b")
         client_id = uuid.UUID(mine["client_id"])
-        ids = [(await tasks.create(client_id, new_task(f"a-{n}")))["id"] for n in range(6)]
-        other_task = (await tasks.create(uuid.UUID(theirs["client_id"]), new_task("b")))["id"]
+        ids = [(await tasks.create(client_id, new_task(f"a-{n}"), state["blobs"]))["id"] for n in range(6)]
+        other_task = (await tasks.create(uuid.UUID(theirs["client_id"]), new_task("b"), state["blobs"]))["id"]
         await Task.filter(id=ids[1]).update(status=TaskStatus.QUEUED, metadata={"n": 1})
         await Task.filter(id=ids[2]).update(status=TaskStatus.COMPLETED, callback_url="http://x/h")
         key_hash = security.hash_api_key(mine["api_key"])

@@ -35,12 +35,12 @@ async def test_reads_are_prepared_only_on_mysql_through_asyncmy(db_url, fake):
 
 async def test_a_statement_is_prepared_once_per_connection_and_sees_its_transaction(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (state, client):
         if not mysql_reader.usable(connections.get("default")):
             pytest.skip("reads are prepared on MySQL/MariaDB through asyncmy only")
-        app.state.jobs.scheduler.pause()
+        state["jobs"].scheduler.pause()
         client_id = (await register(client))["client_id"]
-        made = [await tasks.create(client_id, new_task(f"prepared-{n}")) for n in range(3)]
+        made = [await tasks.create(client_id, new_task(f"prepared-{n}"), state["blobs"]) for n in range(3)]
         async with in_transaction() as connection:
             before = await _prepares(connection)
             for task in made:
@@ -60,13 +60,13 @@ async def test_errors_are_the_orms_and_a_lost_session_costs_one_read(db_url, fak
         db_url if db_url.startswith("sqlite") else f"{db_url}{'&' if '?' in db_url else '?'}maxsize=1"
     )
     settings = make_settings(one_connection, fake.url)
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (state, client):
         orm_client = connections.get("default")
         if not mysql_reader.usable(orm_client):
             pytest.skip("reads are prepared on MySQL/MariaDB through asyncmy only")
-        app.state.jobs.scheduler.pause()
+        state["jobs"].scheduler.pause()
         client_id = (await register(client))["client_id"]
-        task = await tasks.create(client_id, new_task("survives"))
+        task = await tasks.create(client_id, new_task("survives"), state["blobs"])
         with pytest.raises(OperationalError):
             await mysql_reader.fetch(orm_client, "SELECT `x` FROM `no_such_table` WHERE `id` = %s", [1])
         assert await mysql_reader.fetch(orm_client, PROMPT_OF, [str(task["id"])]) == [{"prompt": "survives"}]

@@ -24,7 +24,7 @@ from src.tasks.encoding import json_response
 from src.tasks.forms import TaskForm, task_form
 from src.tasks.schemas import TaskOut, TaskPage
 from src.web.bound_route import bound_by
-from src.web.deps import JobsDep, SettingsDep, UpstreamDep
+from src.web.deps import BlobsDep, JobsDep, SettingsDep, UpstreamDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
@@ -36,6 +36,7 @@ async def create_task(
     form: Annotated[TaskForm, Depends(task_form)],
     settings: SettingsDep,
     jobs: JobsDep,
+    blobs: BlobsDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -48,7 +49,7 @@ async def create_task(
 ) -> JSONResponse:
     new = await form.to_new_task(settings)
     intake = await task_intake.take(
-        client_id, new, settings, idempotency_key, created_status=status.HTTP_202_ACCEPTED
+        client_id, new, settings, blobs, idempotency_key, created_status=status.HTTP_202_ACCEPTED
     )
     if not intake.replayed:
         jobs.submit.nudge()
@@ -132,8 +133,8 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
     },
 )
 async def cancel_task(
-    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep
+    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep, blobs: BlobsDep
 ) -> dict:
-    task = await tasks.cancel(client_id, task_id, upstream)
+    task = await tasks.cancel(client_id, task_id, upstream, blobs)
     jobs.callbacks.nudge()
     return task
