@@ -69,6 +69,15 @@ async def serving(
             yield seen["state"], client
 
 
+def served(app: FastAPI, state: AppState) -> Callable[..., Awaitable[None]]:
+    """`app` as a server runs it: every request carries a copy of the lifespan's state."""
+
+    async def with_state(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await app({**scope, "state": dict(state)}, receive, send)
+
+    return with_state
+
+
 @asynccontextmanager
 async def running_app(
     settings: Settings, *, wait_for_catalog: bool = True
