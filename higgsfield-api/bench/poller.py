@@ -23,6 +23,7 @@ from tortoise.migrations.api import migrate
 
 from bench.procs import recreate_mysql
 from src.app_factory import upstream_http
+from src.blobs import open_store
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.db.models import Client, Task, TaskStatus
@@ -76,8 +77,12 @@ async def one_cycle(url: str, fake_url: str, size: int) -> dict:
     await Tortoise.init(config=config)
     try:
         await _fill(size)
-        async with upstream_http(settings) as http, httpx.AsyncClient(base_url=fake_url) as probe:
-            ctx = JobContext(settings, Upstream.from_settings(http, settings))
+        async with (
+            upstream_http(settings) as http,
+            httpx.AsyncClient(base_url=fake_url) as probe,
+            open_store(settings) as blobs,
+        ):
+            ctx = JobContext(settings, Upstream.from_settings(http, settings), blobs)
             before = (await probe.get("/reads")).json()["reads"]
             started = time.perf_counter()
             read = await poll_in_flight(ctx)

@@ -19,6 +19,7 @@ from src.routes import include_routers
 from src.scheduling import build_jobs
 from src.upstream.client import Upstream
 from src.upstream.http_pool import ShardedHttp
+from src.web.deps import AppState
 from src.web.docs import install_docs
 from src.web.error_handlers import register_error_handlers
 from src.web.middleware import install_middleware
@@ -43,9 +44,9 @@ def upstream_http(settings: Settings) -> ShardedHttp:
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Opens the ORM, the one Higgsfield HTTP client and the scheduler; closes them in reverse."""
-    settings: Settings = app.state.settings
+async def lifespan(settings: Settings) -> AsyncIterator[AppState]:
+    """Opens the blob store, the ORM, the HTTP clients and the scheduler, and yields them as the
+    app's state (each request reads it through src/web/deps.py); closes them in reverse."""
     if settings.sandbox:
         logger.warning(
             "SANDBOX MODE: no HF_API_KEY/HF_API_SECRET set; tasks go to the built-in fake Higgsfield at %s. "
@@ -66,16 +67,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             timeout=settings.callback_timeout_seconds, follow_redirects=False
         ) as callbacks_http,
     ):
-        blobs.install(blob_store)
         upstream = Upstream.from_settings(http, settings)
-        jobs = build_jobs(JobContext(settings, upstream, callbacks_http=callbacks_http))
-        app.state.upstream = upstream
-        app.state.jobs = jobs
+        jobs = build_jobs(JobContext(settings, upstream, blob_store, callbacks_http=callbacks_http))
         if settings.catalog_is_local:
             await jobs.catalog.run()  # before the server listens: see motions/refresh.py
         jobs.scheduler.start()
         try:
-            yield
+            yield AppState(settings=settings, jobs=jobs, upstream=upstream, blobs=blob_store)
         finally:
             # APScheduler's shutdown cancels running coroutine jobs, so first stop new runs and
             # let the ones in flight finish: a submission records its job set before we stop.
@@ -92,14 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Higgsfield API service",
         version="1.0.0",
         description="An async gateway in front of Higgsfield's image-to-video API.",
-        lifespan=lifespan,
+        lifespan=lambda _app: lifespan(settings),
         docs_url=None,  # served without a CDN by install_docs
         redoc_url=None,
         # Metrics are Prometheus' (/metrics) and logs JSON lines; FastAPI's native OpenTelemetry
         # would otherwise look for configured providers on every request.
         telemetry=NO_OPENTELEMETRY,
     )
-    app.state.settings = settings
     install_log_redaction()
     register_error_handlers(app)
     install_middleware(app, settings)

@@ -3,6 +3,7 @@ wires each domain's job to its runner and its interval."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -14,25 +15,30 @@ from src.jobs.registry import Jobs
 from src.jobs.runner import CoalescingRunner
 from src.motions.refresh import CatalogRefresher
 from src.upstream.poll import poll_in_flight
-from src.upstream.submit import submit_pending
+from src.upstream.submit import Dispatcher
+from src.upstream.tidy_up import tidy_up
 
 CATALOG_CHECK_SECONDS = 3.0
 
 
-def build_jobs(ctx: JobContext) -> Jobs:
+def build_jobs(base: JobContext) -> Jobs:
+    """The jobs over `base`, whose `on_final` becomes a nudge of the callback job."""
+    callbacks = CoalescingRunner("callbacks", lambda: deliver_due_callbacks(ctx))
+    ctx = dataclasses.replace(base, on_final=callbacks.nudge)
     settings = ctx.settings
     jobs = Jobs(
         scheduler=AsyncIOScheduler(timezone="UTC"),
-        submit=CoalescingRunner("submit", lambda: submit_pending(ctx)),
+        submit=CoalescingRunner("submit", Dispatcher(ctx).run),
+        tidy_up=CoalescingRunner("tidy-up", lambda: tidy_up(ctx)),
         poll=CoalescingRunner("poll", lambda: poll_in_flight(ctx)),
         catalog=CoalescingRunner("motions", CatalogRefresher(ctx)),
-        callbacks=CoalescingRunner("callbacks", lambda: deliver_due_callbacks(ctx)),
+        callbacks=callbacks,
     )
-    ctx.on_final = jobs.callbacks.nudge
     start: datetime = utcnow()
     for runner, seconds in (
         (jobs.catalog, min(CATALOG_CHECK_SECONDS, settings.motions_refresh_seconds)),
         (jobs.submit, settings.submit_interval),
+        (jobs.tidy_up, settings.submit_interval),
         (jobs.poll, settings.poll_interval_seconds),
         (jobs.callbacks, settings.poll_interval_seconds),
     ):

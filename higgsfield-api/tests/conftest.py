@@ -11,11 +11,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from src.app_factory import create_app
 from src.core.config import Settings
 from src.sandbox.app import create_sandbox_app
 from src.sandbox.state import Sandbox
+from src.web.deps import AppState
 from tests.support import databases
-from tests.support.app import make_settings, register, running_app
+from tests.support.app import make_settings, register, serving
 from tests.support.receiver import Receiver
 from tests.support.server import LoopbackServer
 
@@ -110,6 +112,7 @@ class Service:
     client: httpx.AsyncClient
     settings: Settings
     fake: LoopbackFake
+    state: AppState  # what the app's lifespan yielded: its jobs, blob store, ...
 
 
 @pytest.fixture
@@ -122,8 +125,9 @@ def api_version() -> str:
 @pytest.fixture
 async def service(db_url: str, fake: LoopbackFake, api_version: str) -> AsyncIterator[Service]:
     settings = make_settings(db_url, fake.url, hf_api_version=api_version)
-    async with running_app(settings) as (app, client):
-        yield Service(app, client, settings, fake)
+    app = create_app(settings)
+    async with serving(app) as (state, client):
+        yield Service(app, client, settings, fake, state)
 
 
 @pytest.fixture

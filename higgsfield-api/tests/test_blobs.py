@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from src import blobs
 from src.blobs.store import TEMP_PREFIX, LocalBlobStore
 from src.core.clock import utcnow
 from src.db.models import Task, TaskImage, TaskStatus
@@ -51,15 +50,15 @@ async def test_a_blob_is_written_whole_read_back_and_deleted(tmp_path):
 
 async def test_the_sweep_removes_only_blobs_no_task_needs(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = uuid.UUID((await register(client))["client_id"])
-        store = blobs.current()
+        store = state["blobs"]
         assert isinstance(store, LocalBlobStore) and store.directory == settings.blob_dir
-        pending = (await tasks.create(client_id, new_task("pending")))["id"]
-        ended = (await tasks.create(client_id, new_task("ended")))["id"]
-        assert await transitions.cancel_pending(client_id, ended)
-        assert not await has_image(ended)
+        pending = (await tasks.create(client_id, new_task("pending"), store))["id"]
+        ended = (await tasks.create(client_id, new_task("ended"), store))["id"]
+        assert await transitions.cancel_pending(store, client_id, ended)
+        assert not await has_image(store, ended)
         # What a crash leaves: the blob of a task that ended before its image was deleted, of a
         # task whose row was never committed, and an unfinished write.
         await store.put(image_store.key_for(ended), b"left over")
@@ -72,19 +71,19 @@ async def test_the_sweep_removes_only_blobs_no_task_needs(db_url, fake):
             if path.name != young_orphan:
                 backdate(path, HOUR)
 
-        assert await image_store.sweep(utcnow() - timedelta(minutes=15)) == 3
+        assert await image_store.sweep(store, utcnow() - timedelta(minutes=15)) == 3
         assert sorted(p.name for p in store.directory.iterdir()) == sorted([str(pending), young_orphan])
         # Once the young one is past the grace too, it goes; the pending task's image stays.
         backdate(store.directory / young_orphan, HOUR)
-        assert await image_store.sweep(utcnow() - timedelta(minutes=15)) == 1
+        assert await image_store.sweep(store, utcnow() - timedelta(minutes=15)) == 1
         assert [p.name for p in store.directory.iterdir()] == [str(pending)]
-        assert await has_image(pending)
+        assert await has_image(store, pending)
 
 
-async def test_the_submit_jobs_tidy_up_sweeps_with_blob_orphan_grace(db_url, fake):
+async def test_the_tidy_up_job_sweeps_with_blob_orphan_grace(db_url, fake):
     settings = make_settings(db_url, fake.url, blob_orphan_grace=timedelta(minutes=5))
     async with running_app(settings):
-        orphan = blobs.current().directory / image_store.key_for(uuid.uuid4())
+        orphan = settings.blob_dir / image_store.key_for(uuid.uuid4())
         orphan.write_bytes(b"orphan")
         backdate(orphan, 10 * 60)
 
@@ -96,12 +95,12 @@ async def test_the_submit_jobs_tidy_up_sweeps_with_blob_orphan_grace(db_url, fak
 
 async def test_a_row_is_never_committed_without_its_blob_nor_a_blob_left_without_its_row(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = uuid.UUID((await register(client))["client_id"])
         new = new_task("once")
         print_ = idempotency.fingerprint(idempotency.fields_of(new), new.image)
-        first = await tasks.create(client_id, new, idempotency=("key-1", print_, 202))
+        first = await tasks.create(client_id, new, state["blobs"], idempotency=("key-1", print_, 202))
         # The row is committed with its image already durable in the store.
         row = await Task.get(id=first["id"])
         assert row.image_key == str(first["id"]) and row.image_type == "image/png"
@@ -109,19 +108,19 @@ async def test_a_row_is_never_committed_without_its_blob_nor_a_blob_left_without
         # A create whose transaction fails after its image was written (here: the same
         # Idempotency-Key, as when two requests race) leaves neither a row nor a blob.
         with pytest.raises(IntegrityError):
-            await tasks.create(client_id, new, idempotency=("key-1", print_, 202))
+            await tasks.create(client_id, new, state["blobs"], idempotency=("key-1", print_, 202))
         assert await Task.all().count() == 1
         assert [p.name for p in settings.blob_dir.iterdir()] == [str(first["id"])]
 
 
 async def test_a_pending_task_without_its_blob_fails_instead_of_waiting_forever(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = uuid.UUID((await register(client))["client_id"])
-        task = await tasks.create(client_id, new_task("lost"))
-        await blobs.current().delete([str(task["id"])])  # e.g. replicas that do not share BLOB_DIR
-        await app.state.jobs.submit.run()
+        task = await tasks.create(client_id, new_task("lost"), state["blobs"])
+        await state["blobs"].delete([str(task["id"])])  # e.g. replicas that do not share BLOB_DIR
+        await state["jobs"].submit.run()
         row = await Task.get(id=task["id"])
     assert row.status == TaskStatus.FAILED and "stored image could not be found" in str(row.error)
     assert fake.uploads == [] and fake.submissions == []
@@ -130,15 +129,15 @@ async def test_a_pending_task_without_its_blob_fails_instead_of_waiting_forever(
 async def test_a_task_stored_before_the_blob_store_is_still_sent_from_its_row(db_url, fake):
     """An upgraded database: a pending task whose image is still in task_images."""
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = uuid.UUID((await register(client))["client_id"])
         image = image_bytes("JPEG", (96, 96))
-        task = await tasks.create(client_id, new_task("old"))
-        await blobs.current().delete([str(task["id"])])
+        task = await tasks.create(client_id, new_task("old"), state["blobs"])
+        await state["blobs"].delete([str(task["id"])])
         await Task.filter(id=task["id"]).update(image_key=None, image_type=None)
         await TaskImage.create(task_id=task["id"], content_type="image/jpeg", data=image)
-        await app.state.jobs.submit.run()
+        await state["jobs"].submit.run()
         row = await Task.get(id=task["id"])
         assert await TaskImage.filter(task_id=task["id"]).count() == 0  # dropped once sent
     assert row.status == TaskStatus.QUEUED

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from moto.server import ThreadedMotoServer
 
-from src import blobs
 from src.blobs.s3 import S3BlobStore, s3_store
 from src.core.clock import utcnow
 from src.core.config import Settings
@@ -75,19 +74,19 @@ async def test_a_tasks_image_goes_through_the_bucket(db_url, fake, s3_url):
     settings = s3_settings(db_url, fake.url, s3_url)
     async with s3_store(settings) as setup:
         await _make_bucket(setup)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
-        store = blobs.current()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
+        store = state["blobs"]
         assert isinstance(store, S3BlobStore)
         client_id = uuid.UUID((await register(client))["client_id"])
         new = new_task("through s3")
-        task = await tasks.create(client_id, new)
+        task = await tasks.create(client_id, new, store)
         assert await store.get(str(task["id"])) == new.image  # stored before the row was
         orphan = image_store.key_for(uuid.uuid4())  # a create that crashed before its row
         await store.put(orphan, b"orphan")
-        assert await image_store.sweep(utcnow() + timedelta(minutes=1)) == 1
+        assert await image_store.sweep(store, utcnow() + timedelta(minutes=1)) == 1
         assert await store.older_than(utcnow() + timedelta(minutes=1)) == [str(task["id"])]
-        await app.state.jobs.submit.run()
+        await state["jobs"].submit.run()
         assert (await Task.get(id=task["id"])).status == TaskStatus.QUEUED
         assert fake.uploads == [(new.image, "image/png")]
         assert await store.get(str(task["id"])) is None  # Higgsfield has it: deleted

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
 from src.db.models import CallbackAttempt, Task
+from src.web.deps import AppState
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.images import png
 from tests.support.receiver import Answer, Receiver
@@ -32,7 +32,7 @@ FAST: dict[str, Any] = {
 
 @dataclass
 class Hooks:
-    app: FastAPI
+    state: AppState
     client: httpx.AsyncClient
     api_key: str
     webhook_secret: str
@@ -72,9 +72,9 @@ class Hooks:
 @asynccontextmanager
 async def hooks_service(db_url: str, fake: Any, receiver: Receiver, **overrides: Any) -> AsyncIterator[Hooks]:
     settings = make_settings(db_url, fake.url, **(FAST | overrides))
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (state, client):
         credentials = await register(client, "acme")
-        yield Hooks(app, client, credentials["api_key"], credentials["webhook_secret"], receiver)
+        yield Hooks(state, client, credentials["api_key"], credentials["webhook_secret"], receiver)
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ async def test_every_final_status_is_delivered_once_and_only_with_a_callback_url
 
     # The job keeps running on its interval, and may be run on demand: nothing is sent again.
     for _ in range(5):
-        await hooks.app.state.jobs.callbacks.run()
+        await hooks.state["jobs"].callbacks.run()
     await asyncio.sleep(0.5)
 
     hits = receiver.hits()

@@ -292,7 +292,7 @@ async def test_a_callback_refused_at_delivery_ends_at_once_with_the_reason(db_ur
         job_set_id = (await eventually(queued, what="the task to reach Higgsfield")).job_set_id
 
     settings = make_settings(db_url, fake.url, callback_allow_private=False)
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (state, client):
         fake.finish(job_set_id)
 
         async def ended() -> dict | None:
@@ -301,7 +301,7 @@ async def test_a_callback_refused_at_delivery_ends_at_once_with_the_reason(db_ur
 
         task = await eventually(ended, what="the callback to be refused")
         for _ in range(3):  # the job runs again: nothing is due
-            await app.state.jobs.callbacks.run()
+            await state["jobs"].callbacks.run()
         again = (await client.get(f"{I2V}{task_id}", headers={"X-API-KEY": key})).json()
         row = await Task.get(id=task_id)
         attempts = await CallbackAttempt.filter(task_id=task_id).values_list("status_code", "error")

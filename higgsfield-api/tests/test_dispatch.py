@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from src.db.models import Task
+import httpx
+
+from src.core.clock import utcnow
+from src.db.models import DispatchState, Task
+from src.jobs.context import JobContext
 from src.tasks import service as tasks
+from src.upstream.client import Upstream
+from src.upstream.submit import Dispatcher
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.tasks import new_task
 
@@ -17,16 +23,16 @@ async def test_one_clients_burst_does_not_starve_another(db_url, fake):
     """A enqueues 50, then B enqueues 1, with two slots: B goes out within the next few."""
     fake.settings.reads_per_step = 2
     settings = make_settings(db_url, fake.url, hf_max_concurrency=2)
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (state, client):
         a = await register(client, "client-a")
         b = await register(client, "client-b")
         for n in range(50):
-            await tasks.create(a["client_id"], new_task(f"a-{n}"))
-        app.state.jobs.submit.nudge()
+            await tasks.create(a["client_id"], new_task(f"a-{n}"), state["blobs"])
+        state["jobs"].submit.nudge()
         await eventually(lambda: _submitted(fake, 2), what="A's first dispatches")
         before = len(fake.submissions)
-        b_task = await tasks.create(b["client_id"], new_task("b-0"))
-        app.state.jobs.submit.nudge()
+        b_task = await tasks.create(b["client_id"], new_task("b-0"), state["blobs"])
+        state["jobs"].submit.nudge()
         await eventually(lambda: _has_prompt(fake, "b-0"), within=30, what="B's task to be sent")
         position = fake.prompts.index("b-0")
         assert position - before <= 1, (before, position)
@@ -51,14 +57,14 @@ async def _has_prompt(fake, prompt: str) -> bool:
 async def test_round_robin_takes_clients_in_turn_oldest_first(db_url, fake):
     fake.settings.reads_per_step = 1
     settings = make_settings(db_url, fake.url, hf_max_concurrency=1)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         clients = [await register(client, name) for name in ("cl1", "cl2", "cl3")]
         for n in range(3):
             for c in clients:
-                await tasks.create(c["client_id"], new_task(f"{c['login']}-{n}"))
-        app.state.jobs.scheduler.resume()
-        app.state.jobs.submit.nudge()
+                await tasks.create(c["client_id"], new_task(f"{c['login']}-{n}"), state["blobs"])
+        state["jobs"].scheduler.resume()
+        state["jobs"].submit.nudge()
         await eventually(lambda: _submitted(fake, 9), within=30, what="all nine tasks")
     prompts = fake.prompts
     assert [p.split("-")[1] for p in prompts] == ["0"] * 3 + ["1"] * 3 + ["2"] * 3  # oldest first
@@ -78,10 +84,13 @@ async def test_a_flaky_upstream_still_ends_every_task_and_sends_each_once(db_url
     settings = make_settings(
         db_url, fake.url, hf_max_concurrency=5, hf_timeout_seconds=0.3, poll_interval_seconds=0.05
     )
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (state, client):
         owner = await register(client, "stress")
-        ids = [(await tasks.create(owner["client_id"], new_task(f"t{n}")))["id"] for n in range(100)]
-        app.state.jobs.submit.nudge()
+        ids = [
+            (await tasks.create(owner["client_id"], new_task(f"t{n}"), state["blobs"]))["id"]
+            for n in range(100)
+        ]
+        state["jobs"].submit.nudge()
         await eventually(lambda: _all_final(ids), within=240, what="all 100 tasks to end")
         statuses = Counter(await Task.filter(id__in=ids).values_list("status", flat=True))
     assert sum(statuses.values()) == 100 and set(statuses) <= set(FINAL), statuses
@@ -93,3 +102,37 @@ async def test_a_flaky_upstream_still_ends_every_task_and_sends_each_once(db_url
 
 async def _all_final(ids: list) -> bool:
     return await Task.filter(id__in=ids, status__in=FINAL).count() == len(ids)
+
+
+async def test_higgsfields_full_is_kept_in_the_database_for_every_process(db_url, fake):
+    """A job of the same account run elsewhere takes its one slot. The dispatcher that meets
+    Higgsfield's concurrency 400 records it in `dispatch_state`; another process's dispatcher
+    (its own context and worker id, the same database) reads it there and sends nothing until the
+    retry time has passed; then it forgets it and sends."""
+    fake.settings.max_concurrency = 1
+    fake.settings.reads_per_step = None
+    elsewhere = fake.submit({"params": {}}, "not ours", version="v2", path="/v2/image2video/dop")
+    settings = make_settings(db_url, fake.url, hf_max_concurrency=3, poll_interval_seconds=60)
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
+        owner = await register(client, "patient")
+        task = await tasks.create(owner["client_id"], new_task("waits"), state["blobs"])
+        async with httpx.AsyncClient(timeout=5) as http:
+            one, other = (
+                Dispatcher(JobContext(settings, Upstream.from_settings(http, settings), state["blobs"]))
+                for _ in range(2)
+            )
+            assert await one.run() == 0  # the 400: the task is pending again, not failed
+            full = await DispatchState.get(name="dispatch")
+            assert full.full_at == 0 and full.full_until > utcnow()
+            await Task.filter(id=task["id"]).update(next_attempt_at=utcnow())  # due again at once
+            submissions = len(fake.submissions)
+            assert await other.run() == 0
+            assert len(fake.submissions) == submissions
+            assert (await Task.get(id=task["id"])).lease_owner is None  # not even claimed
+            fake.finish(elsewhere.job_set_id)
+            await DispatchState.filter(name="dispatch").update(full_until=utcnow())  # as if it had passed
+            assert await other.run() == 1
+        assert (await DispatchState.get(name="dispatch")).full_at is None
+        assert (await Task.get(id=task["id"])).status == "queued"
+    assert len(fake.submissions) == submissions + 1

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from tortoise import connections
 
 from src.core.request_id import current_request_id
-from tests.support.app import HEALTH_UUID
+from tests.support.app import HEALTH_UUID, served
 from tests.support.images import png
 
 SECRET_SQL = "SELECT password_hash FROM clients WHERE login = 'acme'"
@@ -40,7 +40,7 @@ async def client(service) -> AsyncIterator[httpx.AsyncClient]:
     """The running service with a router that exists only in these tests; app errors become answers
     (as a server would send them) instead of being raised into the test."""
     service.app.include_router(boom)
-    transport = httpx.ASGITransport(app=service.app, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=served(service.app, service.state), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
         yield client
 

@@ -42,10 +42,10 @@ async def test_a_task_reads_back_in_the_answers_order(service, api_key):
 
 async def test_busy_slots_count_sent_tasks_and_claimed_pending_ones(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         client_id = (await register(client))["client_id"]
-        ids = [(await tasks.create(client_id, new_task()))["id"] for _ in range(7)]
+        ids = [(await tasks.create(client_id, new_task(), state["blobs"]))["id"] for _ in range(7)]
         now = utcnow()
         await Task.filter(id=ids[0]).update(status=TaskStatus.SUBMITTING)
         await Task.filter(id=ids[1]).update(status=TaskStatus.QUEUED)
@@ -59,12 +59,12 @@ async def test_busy_slots_count_sent_tasks_and_claimed_pending_ones(db_url, fake
 
 async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (app, client):
-        app.state.jobs.scheduler.pause()
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
         mine, theirs = await register(client, "twin-a"), await register(client, "twin-b")
         client_id = uuid.UUID(mine["client_id"])
-        ids = [(await tasks.create(client_id, new_task(f"a-{n}")))["id"] for n in range(6)]
-        other_task = (await tasks.create(uuid.UUID(theirs["client_id"]), new_task("b")))["id"]
+        ids = [(await tasks.create(client_id, new_task(f"a-{n}"), state["blobs"]))["id"] for n in range(6)]
+        other_task = (await tasks.create(uuid.UUID(theirs["client_id"]), new_task("b"), state["blobs"]))["id"]
         await Task.filter(id=ids[1]).update(status=TaskStatus.QUEUED, metadata={"n": 1, "s": "é"})
         await Task.filter(id=ids[2]).update(
             status=TaskStatus.COMPLETED,

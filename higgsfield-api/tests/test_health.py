@@ -33,10 +33,10 @@ async def test_health_is_503_when_the_database_is_gone(tmp_path, fake):
     folder = tmp_path / "db"
     folder.mkdir()
     url = databases.prepare("sqlite", folder)
-    async with running_app(make_settings(url, fake.url)) as (_app, client):
+    async with running_app(make_settings(url, fake.url)) as (state, client):
         assert (await client.get(f"/health/{HEALTH_UUID}")).status_code == 200
-        app_scheduler = _app.state.jobs.scheduler
-        app_scheduler.pause()  # keep the jobs quiet while the database disappears
+        state["jobs"].scheduler.pause()  # keep the jobs quiet while the database disappears
+        await state["jobs"].drain()  # and let the runs in flight end first
         await connections.get("default").close()
         shutil.rmtree(folder)
         response = await client.get(f"/health/{HEALTH_UUID}")
@@ -46,7 +46,7 @@ async def test_health_is_503_when_the_database_is_gone(tmp_path, fake):
 
 
 async def test_health_names_a_stopped_scheduler(service):
-    service.app.state.jobs.scheduler.shutdown(wait=False)
+    service.state["jobs"].scheduler.shutdown(wait=False)
     response = await service.client.get(f"/health/{HEALTH_UUID}")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded", "database": "ok", "scheduler": "stopped"}

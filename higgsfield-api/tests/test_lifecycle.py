@@ -14,7 +14,8 @@ from src.db.models import Task, TaskStatus
 from src.jobs.context import JobContext
 from src.tasks import service as tasks
 from src.upstream.client import Upstream
-from src.upstream.submit import UNKNOWN_OUTCOME, submit_pending
+from src.upstream.submit import UNKNOWN_OUTCOME, Dispatcher
+from src.upstream.tidy_up import tidy_up
 from tests.support.app import GENERATIONS, eventually, make_settings, register, running_app
 from tests.support.images import image_bytes, png
 from tests.support.tasks import has_image, new_task
@@ -56,7 +57,7 @@ async def test_a_task_completes_with_its_video_and_thumbnail(service, api_key, a
     assert job.version == api_version
     assert (await Task.get(id=task["id"])).upstream_api == api_version
     # The stored image is dropped once Higgsfield has it.
-    assert not await has_image(task["id"])
+    assert not await has_image(service.state["blobs"], task["id"])
 
 
 @pytest.mark.parametrize("api_version", ["v1"])
@@ -326,43 +327,50 @@ async def test_a_submission_cut_off_by_a_crash_is_failed_not_resent(service, api
 
 async def test_two_schedulers_on_one_database_submit_each_task_once(service):
     """Two workers racing over the same rows: the claims let exactly one send each task."""
-    service.app.state.jobs.scheduler.pause()
+    service.state["jobs"].scheduler.pause()
     client_id = (await register(service.client))["client_id"]
     new = new_task()
-    ids = [(await tasks.create(client_id, new))["id"] for _ in range(8)]
+    ids = [(await tasks.create(client_id, new, service.state["blobs"]))["id"] for _ in range(8)]
     settings = service.settings.model_copy(update={"hf_max_concurrency": 100})
     async with httpx.AsyncClient(timeout=5) as http:
-        contexts = [JobContext(settings, Upstream.from_settings(http, settings)) for _ in range(2)]
+        blobs = service.state["blobs"]
+        dispatchers = [
+            Dispatcher(JobContext(settings, Upstream.from_settings(http, settings), blobs)) for _ in range(2)
+        ]
         for _ in range(3):
-            await asyncio.gather(*(submit_pending(ctx) for ctx in contexts for _ in range(2)))
+            await asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers for _ in range(2)))
     assert await Task.filter(id__in=ids, status=TaskStatus.QUEUED).count() == len(ids)
     images = service.fake.image_urls
     assert len(images) == len(ids) == len(set(images))
 
 
-async def test_a_round_with_every_slot_taken_claims_nothing_and_tidies_up_once_an_interval(service):
+async def test_a_round_with_every_slot_taken_claims_nothing_and_leaves_the_tidy_up_to_its_job(service):
     """Every create nudges a round: with the upstream slots all taken it stops after one read
-    (no claim, no send); the tidy-up (here: a submission lost in a crash) runs once per interval."""
-    service.app.state.jobs.scheduler.pause()
+    (no claim, no send). A submission lost in a crash is the tidy-up's, a job of its own that
+    runs on the submit interval: a dispatch round never touches it."""
+    jobs = service.state["jobs"]
+    jobs.scheduler.pause()
+    tidy_up_job = jobs.scheduler.get_job("tidy-up")
+    assert tidy_up_job.trigger.interval.total_seconds() == service.settings.submit_interval
     client_id = (await register(service.client))["client_id"]
     new = new_task()
-    busy, waiting, lost = [(await tasks.create(client_id, new))["id"] for _ in range(3)]
+    busy, waiting, lost = [
+        (await tasks.create(client_id, new, service.state["blobs"]))["id"] for _ in range(3)
+    ]
     await Task.filter(id=busy).update(status=TaskStatus.QUEUED, job_set_id="js-1")
-    settings = service.settings.model_copy(update={"hf_max_concurrency": 1, "submit_interval_seconds": 60})
+    await Task.filter(id=lost).update(
+        status=TaskStatus.SUBMITTING, lease_owner="dead", lease_until=utcnow() - timedelta(seconds=1)
+    )
+    settings = service.settings.model_copy(update={"hf_max_concurrency": 2})
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = JobContext(settings, Upstream.from_settings(http, settings))
+        ctx = JobContext(settings, Upstream.from_settings(http, settings), service.state["blobs"])
         submissions = len(service.fake.submissions)
-        assert await submit_pending(ctx) == 0  # the first round tidies up (nothing to do yet)
-        # A task a crashed worker left mid-submission: the next tidy-up is an interval away.
-        await Task.filter(id=lost).update(
-            status=TaskStatus.SUBMITTING, lease_owner="dead", lease_until=utcnow() - timedelta(seconds=1)
-        )
-        assert await submit_pending(ctx) == 0
+        assert await Dispatcher(ctx).run() == 0
         assert (await Task.get(id=lost)).status == TaskStatus.SUBMITTING
         unclaimed = await Task.get(id=waiting)
         assert unclaimed.status == TaskStatus.PENDING and unclaimed.lease_owner is None
-        assert len(service.fake.submissions) == submissions
-        ctx.tidy_up_after = 0  # as if the interval had passed
-        assert await submit_pending(ctx) == 0  # the lost one frees no slot: it is failed, not resent
+        await tidy_up(ctx)  # the lost one frees no slot: it is failed, not resent
         assert (await Task.get(id=lost)).status == TaskStatus.FAILED
-        assert len(service.fake.submissions) == submissions
+        assert await Dispatcher(ctx).run() == 1  # its slot is free: the waiting task goes out
+    assert len(service.fake.submissions) == submissions + 1
+    assert (await Task.get(id=waiting)).status == TaskStatus.QUEUED

@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from src.core.clock import utcnow
 from src.db.models import Task, TaskStatus
-from tests.fakes.receiver import Answer
 from tests.support.app import HEALTH_UUID, eventually
 from tests.support.images import png
 from tests.support.processes import SERVICE_DIR
+from tests.support.receiver import Answer
 
 I2V = "/api/higgsfield/i2v/"
 FAMILIES = {
@@ -165,7 +165,7 @@ async def test_the_poll_lag_is_how_late_the_most_overdue_read_is(service, api_ke
     service.fake.settings.reads_per_step = None
     task_id = await create(service, api_key)
     await until_status(service, api_key, task_id, "queued")
-    service.app.state.jobs.scheduler.pause()  # no poll round reads it from here on
+    service.state["jobs"].scheduler.pause()  # no poll round reads it from here on
     # The next read is not due yet: no lag.
     await Task.filter(id=task_id).update(next_attempt_at=utcnow() + timedelta(minutes=1))
     assert await metric(service, "hfapi_poll_lag_seconds") == 0

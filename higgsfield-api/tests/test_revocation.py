@@ -75,7 +75,7 @@ async def test_disabling_a_client_revokes_every_key_and_cancels_its_pending_task
 
     statuses = dict(await Task.all().values_list("id", "status"))
     assert [statuses[uuid.UUID(i)] for i in ids] == ["canceled", "canceled", "pending"]
-    assert [await has_image(i) for i in ids] == [False, False, True]
+    assert [await has_image(service.state["blobs"], i) for i in ids] == [False, False, True]
 
 
 async def test_a_disabled_client_fails_to_log_in_like_a_wrong_password(service):
@@ -139,8 +139,8 @@ async def test_a_task_stored_while_its_client_was_disabled_is_canceled_not_sent(
     client_id = (await register(service.client, "acme"))["client_id"]
     assert (await service.client.post("/api/auth/clients/acme/disable", headers=ADMIN)).status_code == 204
     new = new_task("late")
-    task = await tasks.create(client_id, new)
-    service.app.state.jobs.submit.nudge()
+    task = await tasks.create(client_id, new, service.state["blobs"])
+    service.state["jobs"].submit.nudge()
 
     async def canceled() -> bool:
         return (await Task.get(id=task["id"])).status == "canceled"

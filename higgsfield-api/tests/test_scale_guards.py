@@ -22,7 +22,7 @@ IN_FLIGHT = 5
 async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_interval(service):
     """Batches of one and an interval far shorter than a read: a task read early in the round is
     due again before the round ends. The round still ends, having read each task once."""
-    service.app.state.jobs.scheduler.pause()
+    service.state["jobs"].scheduler.pause()
     client_id = (await register(service.client))["client_id"]
     service.fake.settings.reads_per_step = None  # jobs stay queued: every read changes nothing
     jobs = [
@@ -50,7 +50,7 @@ async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_i
     )
     reads_before = service.fake.job_set_reads
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = JobContext(settings, Upstream.from_settings(http, settings))
+        ctx = JobContext(settings, Upstream.from_settings(http, settings), service.state["blobs"])
         read = await asyncio.wait_for(poll_in_flight(ctx), timeout=30)  # a guard against a hang only
     assert read == IN_FLIGHT
     assert service.fake.job_set_reads - reads_before == IN_FLIGHT

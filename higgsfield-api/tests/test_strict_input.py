@@ -14,7 +14,7 @@ from tortoise import connections
 from src.core import security, strict_input
 from src.db.models import IdempotencyKey, Task
 from tests.support import databases
-from tests.support.app import ADMIN_TOKEN, make_settings, running_app
+from tests.support.app import ADMIN_TOKEN, make_settings, running_app, served
 from tests.support.images import png
 from tests.support.multipart import multipart
 from tests.test_logins_without_case import migrate_cli
@@ -218,7 +218,8 @@ async def test_a_failure_after_the_insert_stores_nothing_and_sends_nothing(servi
     kind = "sqlite" if service.settings.database_url.startswith("sqlite") else "mysql"
     connection = connections.get("default")
     await connection.execute_script(FAILING_TRIGGER[kind])
-    transport = httpx.ASGITransport(app=service.app, raise_app_exceptions=False)  # the 500 as answered
+    # raise_app_exceptions=False: the 500 as the client gets it
+    transport = httpx.ASGITransport(app=served(service.app, service.state), raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
             response = await post_raw(client, api_key, {"prompt": b"x"}, headers={"Idempotency-Key": "k-1"})
@@ -228,7 +229,7 @@ async def test_a_failure_after_the_insert_stores_nothing_and_sends_nothing(servi
     assert await Task.all().count() == 0
     assert await IdempotencyKey.all().count() == 0
     assert not any(path.is_file() for path in databases.blob_dir(service.settings.database_url).rglob("*"))
-    await service.app.state.jobs.submit.run()
+    await service.state["jobs"].submit.run()
     assert service.fake.submissions == []
     assert await assert_still_answers(service.client, api_key) == []
     again = await post_raw(service.client, api_key, {"prompt": b"x"}, headers={"Idempotency-Key": "k-1"})

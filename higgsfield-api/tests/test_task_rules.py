@@ -40,9 +40,9 @@ async def test_a_pending_task_is_canceled_and_never_sent(service, api_key):
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "canceled" and response.json()["completed_at"]
     service.fake.reset()
-    await service.app.state.jobs.submit.run()
+    await service.state["jobs"].submit.run()
     assert service.fake.submissions == []
-    assert not await has_image(task["id"])
+    assert not await has_image(service.state["blobs"], task["id"])
     again = await service.client.post(f"{I2V}{task['id']}/cancel", headers={"X-API-KEY": api_key})
     assert again.status_code == 409 and "canceled" in again.json()["detail"]
 
@@ -171,12 +171,14 @@ def _days_ago(days: int):
 async def test_a_task_not_accepted_before_the_submit_deadline_fails(db_url, fake):
     fake.fail_next("upload_url", [503] * 10_000)
     settings = make_settings(db_url, fake.url, task_submit_deadline=timedelta(seconds=0.5))
-    async with running_app(settings) as (_app, client):
+    async with running_app(settings) as (state, client):
         key = (await register(client))["api_key"]
         task = (await post_task(client, key)).json()
         await eventually(lambda: _final(client, key, task["id"]), what="the deadline to pass")
         done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
-        await eventually(lambda: image_dropped(task["id"]), what="its image to be dropped")  # not needed
+        await eventually(
+            lambda: image_dropped(state["blobs"], task["id"]), what="its image to be dropped"
+        )  # not needed
     assert done["status"] == "failed"
     assert "TASK_SUBMIT_DEADLINE" in done["error"] and "not charged" in done["error"]
     assert fake.submissions == []
@@ -185,10 +187,10 @@ async def test_a_task_not_accepted_before_the_submit_deadline_fails(db_url, fake
 async def test_a_submission_lost_in_a_crash_fails_and_drops_its_image(db_url, fake):
     fake.fail_next("upload_url", [503] * 10_000)  # the image stays stored: it was never uploaded
     settings = make_settings(db_url, fake.url)
-    async with running_app(settings) as (_app, client):
+    async with running_app(settings) as (state, client):
         key = (await register(client))["api_key"]
         task = (await post_task(client, key)).json()
-        assert await has_image(task["id"])
+        assert await has_image(state["blobs"], task["id"])
         # As a worker that crashed after writing `submitting` leaves it:
         await Task.filter(id=task["id"]).update(
             status=TaskStatus.SUBMITTING,
@@ -197,7 +199,7 @@ async def test_a_submission_lost_in_a_crash_fails_and_drops_its_image(db_url, fa
         )
         await eventually(lambda: _final(client, key, task["id"]), what="the lost submission to be reaped")
         done = (await client.get(f"{I2V}{task['id']}", headers={"X-API-KEY": key})).json()
-        await eventually(lambda: image_dropped(task["id"]), what="its image to be dropped")
+        await eventually(lambda: image_dropped(state["blobs"], task["id"]), what="its image to be dropped")
     assert done["status"] == "failed" and "not sent again" in done["error"]
 
 

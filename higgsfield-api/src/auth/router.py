@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response, status
 from src.auth import service as auth
 from src.auth.dependencies import AdminToken, ApiKeyHeader
 from src.auth.schemas import LOGIN_PATTERN, Credentials, IssuedCredentialsOut
-from src.web.deps import SettingsDep
+from src.web.deps import BlobsDep, SettingsDep
 from src.web.responses import ADMIN_REQUIRED, API_KEY_REQUIRED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -62,6 +62,7 @@ async def logout(api_key: ApiKeyHeader) -> Response:
 )
 async def disable_client(
     login: Annotated[str, Path(min_length=3, max_length=64, pattern=LOGIN_PATTERN)],
+    blobs: BlobsDep,
 ) -> Response:
-    await auth.disable_client(login)
+    await auth.disable_client(login, blobs)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from src.auth import limits
+from src.blobs import BlobStore
 from src.core import security
 from src.core.clock import utcnow
 from src.core.config import Settings
@@ -99,7 +100,7 @@ async def revoke_key(api_key: str | None) -> None:
     await ApiKey.filter(key_hash=security.hash_api_key(api_key), revoked_at=None).update(revoked_at=utcnow())
 
 
-async def disable_client(login: str) -> None:
+async def disable_client(login: str, blobs: BlobStore) -> None:
     """Every key of the client is a 401 from now on, and its tasks not yet sent are canceled.
 
     Calling it again is harmless: the first `disabled_at` stays, and pending tasks are canceled again.
@@ -109,5 +110,5 @@ async def disable_client(login: str) -> None:
         raise NotFound("No client with this login")
     client_id = ids[0]
     await Client.filter(id=client_id, disabled_at=None).update(disabled_at=utcnow())
-    canceled = await transitions.cancel_pending_of(client_id)
+    canceled = await transitions.cancel_pending_of(blobs, client_id)
     logger.info("Client %s disabled; %d pending tasks canceled", client_id, canceled)

@@ -126,18 +126,3 @@ async def open_store(settings: Settings) -> AsyncIterator[BlobStore]:
             yield store
     else:
         yield LocalBlobStore(settings.blob_dir)
-
-
-_current: BlobStore | None = None
-
-
-def install(store: BlobStore | None) -> None:
-    """Makes `store` the one this process uses (None: none, after the app stopped)."""
-    global _current
-    _current = store
-
-
-def current() -> BlobStore:
-    if _current is None:
-        raise RuntimeError("no blob store: the app's lifespan installs one at start")
-    return _current

@@ -1,4 +1,7 @@
-"""What the scheduler jobs share: settings, the HTTP clients and this worker's name."""
+"""What the scheduler jobs share: settings, the HTTP clients, the blob store and this worker's name.
+
+Built once by the app's lifespan and never changed: a job keeps what it must remember between
+runs in the database (so that every process sees it) or in its own object."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import httpx
 
 from src.core.config import Settings
 
-if TYPE_CHECKING:  # the jobs layer sits below the upstream package that uses it
+if TYPE_CHECKING:  # the jobs layer sits below the packages that use it
+    from src.blobs import BlobStore
     from src.upstream.client import Upstream
 
 
@@ -23,18 +27,18 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class JobContext:
     settings: Settings
     # Higgsfield: `.default` for new submissions, `.of(version)` for a task sent with that version.
     higgsfield: Upstream
+    # Where the images of tasks not sent yet wait (src/tasks/image_store.py).
+    blobs: BlobStore
     worker_id: str = field(default_factory=new_worker_id)
     # Callbacks to clients go through a client of their own: other timeouts, never hf credentials.
     callbacks_http: httpx.AsyncClient | None = None
     # Called when a job ends a task, so that its callback goes out now, not at the next tick.
     on_final: Callable[[], None] = field(default=lambda: None)
-    # time.monotonic() after which the next submit round tidies up (see submit.submit_pending).
-    tidy_up_after: float = 0.0
 
     def backoff(self, attempts: int, max_seconds: float | None = None) -> timedelta:
         """Exponential backoff with full jitter in [½, 1] of the step, capped at `max_seconds`

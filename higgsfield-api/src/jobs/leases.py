@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -29,12 +29,3 @@ async def acquire(name: str, owner: str, seconds: float) -> bool:
 
 async def release(name: str, owner: str) -> None:
     await WorkerLease.filter(name=name, owner=owner).update(owner=None, until=None)
-
-
-async def cap_state(name: str) -> tuple[int | None, datetime | None]:
-    rows = await WorkerLease.filter(name=name).values_list("cap_busy", "cap_until")
-    return rows[0] if rows else (None, None)
-
-
-async def record_cap(name: str, busy: int | None, until: datetime | None) -> None:
-    await WorkerLease.filter(name=name).update(cap_busy=busy, cap_until=until)

@@ -14,6 +14,7 @@ from src.jobs.runner import CoalescingRunner
 class Jobs:
     scheduler: AsyncIOScheduler
     submit: CoalescingRunner
+    tidy_up: CoalescingRunner
     poll: CoalescingRunner
     catalog: CoalescingRunner
     # Runs on the interval; anything that ends a task may `nudge()` it to send the callback at once.
@@ -24,5 +25,5 @@ class Jobs:
         return bool(self.scheduler.running)
 
     async def drain(self) -> None:
-        for runner in (self.submit, self.poll, self.catalog, self.callbacks):
+        for runner in (self.submit, self.tidy_up, self.poll, self.catalog, self.callbacks):
             await runner.drain()

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from src import blobs
+from src.blobs import BlobStore
 from src.db.models import Task, TaskImage, TaskStatus
 
 # The statuses in which a task still needs its image: not sent yet, or being sent now.
@@ -25,32 +25,32 @@ def key_for(task_id: uuid.UUID) -> str:
     return str(task_id)
 
 
-async def save(task_id: uuid.UUID, data: bytes) -> str:
+async def save(store: BlobStore, task_id: uuid.UUID, data: bytes) -> str:
     """Stores a new task's image; returns the key its row keeps."""
     key = key_for(task_id)
-    await blobs.current().put(key, data)
+    await store.put(key, data)
     return key
 
 
-async def discard(key: str) -> None:
+async def discard(store: BlobStore, key: str) -> None:
     """The blob of a create whose row was not written."""
-    await blobs.current().delete([key])
+    await store.delete([key])
 
 
-async def load(task: Task) -> tuple[bytes, str] | None:
+async def load(store: BlobStore, task: Task) -> tuple[bytes, str] | None:
     """(bytes, content type) of a task's image; None when it is gone (the task was canceled)."""
     if task.image_key:
-        data = await blobs.current().get(task.image_key)
+        data = await store.get(task.image_key)
         return None if data is None else (data, str(task.image_type))
     legacy = await TaskImage.get_or_none(task_id=task.id)
     return None if legacy is None else (bytes(legacy.data), legacy.content_type)
 
 
-async def drop(task_ids: Iterable[uuid.UUID]) -> None:
+async def drop(store: BlobStore, task_ids: Iterable[uuid.UUID]) -> None:
     """The images of tasks that no longer need them."""
     ids = list(task_ids)
     if ids:
-        await blobs.current().delete(key_for(task_id) for task_id in ids)
+        await store.delete(key_for(task_id) for task_id in ids)
         await TaskImage.filter(task_id__in=ids).delete()
 
 
@@ -61,10 +61,9 @@ def _task_id(key: str) -> uuid.UUID | None:
         return None
 
 
-async def sweep(written_before: datetime) -> int:
+async def sweep(store: BlobStore, written_before: datetime) -> int:
     """Deletes the blobs written before `written_before` that no task needs: of a task that is
     sent or ended, of a task that was never committed, and unfinished writes. Returns how many."""
-    store = blobs.current()
     keys = await store.older_than(written_before)
     doomed = [key for key in keys if _task_id(key) is None]  # unfinished writes
     by_id = {task_id: key for key in keys if (task_id := _task_id(key)) is not None}

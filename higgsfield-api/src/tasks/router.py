@@ -15,7 +15,7 @@ from src.tasks import intake as task_intake
 from src.tasks import service as tasks
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
 from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
-from src.web.deps import JobsDep, SettingsDep, UpstreamDep
+from src.web.deps import BlobsDep, JobsDep, SettingsDep, UpstreamDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
@@ -28,6 +28,7 @@ async def create_task(
     form: Annotated[TaskForm, Depends(task_form)],
     settings: SettingsDep,
     jobs: JobsDep,
+    blobs: BlobsDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -41,7 +42,7 @@ async def create_task(
 ) -> JSONResponse:
     new = await form.to_new_task(settings)
     intake = await task_intake.take(
-        client_id, new, settings, idempotency_key, created_status=status.HTTP_202_ACCEPTED
+        client_id, new, settings, blobs, idempotency_key, created_status=status.HTTP_202_ACCEPTED
     )
     if not intake.replayed:
         jobs.submit.nudge()
@@ -120,8 +121,8 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
     },
 )
 async def cancel_task(
-    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep
+    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep, blobs: BlobsDep
 ) -> dict:
-    task = await tasks.cancel(client_id, task_id, upstream)
+    task = await tasks.cancel(client_id, task_id, upstream, blobs)
     jobs.callbacks.nudge()
     return task

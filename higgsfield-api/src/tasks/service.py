@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.transactions import in_transaction
 
 from src.auth import service as auth
+from src.blobs import BlobStore
 from src.core import security
 from src.core.clock import utcnow
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
@@ -78,7 +79,7 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create(
-    client_id: uuid.UUID, new: NewTask, *, idempotency: tuple[str, str, int] | None = None
+    client_id: uuid.UUID, new: NewTask, blobs: BlobStore, *, idempotency: tuple[str, str, int] | None = None
 ) -> dict[str, Any]:
     """Stores a pending task and returns its answer, rendered before the commit; with
     `idempotency` = (key, fingerprint, the status code of the answer), the answer to replay too,
@@ -86,7 +87,7 @@ async def create(
     always has its image (see src/tasks/image_store.py)."""
     motion, motion_id = await motions.resolve(new.motion)
     task_id = uuid.uuid4()
-    image_key = await image_store.save(task_id, new.image)
+    image_key = await image_store.save(blobs, task_id, new.image)
     row = {
         "id": task_id,
         "client_id": client_id,
@@ -114,7 +115,7 @@ async def create(
                 key, print_, status_code = idempotency
                 await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
     except BaseException:
-        await image_store.discard(image_key)  # no row names it (a crash here leaves it to the sweep)
+        await image_store.discard(blobs, image_key)  # no row names it (a crash here leaves it to the sweep)
         raise
     return answer
 
@@ -190,11 +191,13 @@ async def list_with_key(
     return _page([], limit)
 
 
-async def cancel(client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream) -> dict[str, Any]:
+async def cancel(
+    client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream, blobs: BlobStore
+) -> dict[str, Any]:
     """A task still pending here is canceled and never sent. One Higgsfield has is canceled
     there first (v2, while Higgsfield has not started it), and ends `canceled` only once
     Higgsfield accepted that. Anything else is a Conflict."""
-    if await transitions.cancel_pending(client_id, task_id):
+    if await transitions.cancel_pending(blobs, client_id, task_id):
         return await get(client_id, task_id)
     rows = await Task.filter(id=task_id, client_id=client_id).values("status", "job_set_id", "upstream_api")
     if not rows:

@@ -15,12 +15,12 @@ more; a final status makes the client's callback due. Nothing outside this modul
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
 
+from src.blobs import BlobStore
 from src.core.clock import utcnow
 from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 from src.tasks import image_store
@@ -41,19 +41,16 @@ def _final(status: TaskStatus, now: datetime, **fields: Any) -> dict[str, Any]:
     }
 
 
-async def drop_images(task_ids: Iterable[uuid.UUID]) -> None:
-    """The stored images of tasks that no longer need them (sent, or ended)."""
-    await image_store.drop(task_ids)
-
-
-async def _end_where(filters: Q, status: TaskStatus, **fields: Any) -> int:
+async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields: Any) -> int:
     """Ends every task matching `filters` (re-checked by the UPDATE itself); drops their images."""
     ids = list(await Task.filter(filters).values_list("id", flat=True))
     if not ids:
         return 0
     ended = await Task.filter(filters, id__in=ids).update(**_final(status, utcnow(), **fields))
     if ended:
-        await drop_images(await Task.filter(id__in=ids, status=status).values_list("id", flat=True))
+        await image_store.drop(
+            blobs, await Task.filter(id__in=ids, status=status).values_list("id", flat=True)
+        )
     return ended
 
 
@@ -72,7 +69,7 @@ async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) ->
 
 
 async def submitted(
-    task_id: uuid.UUID, token: str, *, request_id: str, attempts: int, poll_at: datetime
+    blobs: BlobStore, task_id: uuid.UUID, token: str, *, request_id: str, attempts: int, poll_at: datetime
 ) -> bool:
     """submitting -> queued: Higgsfield has it under `request_id`; the image is not needed any more."""
     now = utcnow()
@@ -85,7 +82,7 @@ async def submitted(
         next_attempt_at=poll_at,
         **RELEASED,
     )
-    await drop_images([task_id])
+    await image_store.drop(blobs, [task_id])
     return bool(won)
 
 
@@ -98,37 +95,42 @@ async def retry_later(task_id: uuid.UUID, token: str, *, attempts: int, at: date
     )
 
 
-async def fail_claimed(task_id: uuid.UUID, token: str, error: str) -> bool:
+async def fail_claimed(blobs: BlobStore, task_id: uuid.UUID, token: str, error: str) -> bool:
     """A claimed task that cannot be sent: failed, with the reason."""
     won = await Task.filter(
         id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
     ).update(**_final(TaskStatus.FAILED, utcnow(), error=error))
-    await drop_images([task_id])
+    await image_store.drop(blobs, [task_id])
     return bool(won)
 
 
 # Tasks nobody is moving along (the tidy-up of the submit job and the poll job).
 
 
-async def fail_lost_submissions(lease_ended_before: datetime, error: str) -> int:
+async def fail_lost_submissions(blobs: BlobStore, lease_ended_before: datetime, error: str) -> int:
     """Left `submitting` by a worker that crashed: the outcome is unknown, never send it again."""
     return await _end_where(
-        Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before), TaskStatus.FAILED, error=error
+        blobs,
+        Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before),
+        TaskStatus.FAILED,
+        error=error,
     )
 
 
-async def fail_unsent(created_before: datetime, lease_free: Q, error: str) -> int:
+async def fail_unsent(blobs: BlobStore, created_before: datetime, lease_free: Q, error: str) -> int:
     """Pending since before `created_before`: failed rather than sent a day late."""
     return await _end_where(
+        blobs,
         Q(lease_free, status=TaskStatus.PENDING, created_at__lt=created_before),
         TaskStatus.FAILED,
         error=error,
     )
 
 
-async def fail_overdue(submitted_before: datetime, lease_free: Q, error: str) -> int:
+async def fail_overdue(blobs: BlobStore, submitted_before: datetime, lease_free: Q, error: str) -> int:
     """With Higgsfield since before `submitted_before`: the service stops waiting."""
     return await _end_where(
+        blobs,
         Q(lease_free, status__in=list(UPSTREAM_STATUSES), submitted_at__lt=submitted_before),
         TaskStatus.FAILED,
         error=error,
@@ -149,7 +151,7 @@ async def follow_upstream(task_id: uuid.UUID, old_status: str, status: TaskStatu
     return bool(await Task.filter(id=task_id, status=old_status).update(**values))
 
 
-async def reconcile_submitting(task_id: uuid.UUID, request_id: str) -> bool:
+async def reconcile_submitting(blobs: BlobStore, task_id: uuid.UUID, request_id: str) -> bool:
     """A task whose submission answer was lost, named by Higgsfield's webhook: it has the job after all."""
     now = utcnow()
     won = await Task.filter(id=task_id, status=TaskStatus.SUBMITTING, job_set_id=None).update(
@@ -161,20 +163,20 @@ async def reconcile_submitting(task_id: uuid.UUID, request_id: str) -> bool:
         **RELEASED,
     )
     if won:
-        await drop_images([task_id])
+        await image_store.drop(blobs, [task_id])
     return bool(won)
 
 
 # Cancels.
 
 
-async def cancel_pending(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
+async def cancel_pending(blobs: BlobStore, client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
     """pending -> canceled; clearing the lease also stops a dispatcher that is uploading it."""
     won = await Task.filter(id=task_id, client_id=client_id, status=TaskStatus.PENDING).update(
         **_final(TaskStatus.CANCELED, utcnow())
     )
     if won:
-        await drop_images([task_id])
+        await image_store.drop(blobs, [task_id])
     return bool(won)
 
 
@@ -187,6 +189,6 @@ async def cancel_upstream(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
     )
 
 
-async def cancel_pending_of(client_id: uuid.UUID) -> int:
+async def cancel_pending_of(blobs: BlobStore, client_id: uuid.UUID) -> int:
     """Cancels every task of a client that Higgsfield does not have yet; returns how many."""
-    return await _end_where(Q(client_id=client_id, status=TaskStatus.PENDING), TaskStatus.CANCELED)
+    return await _end_where(blobs, Q(client_id=client_id, status=TaskStatus.PENDING), TaskStatus.CANCELED)

@@ -95,6 +95,7 @@ async def expire_overdue(ctx: JobContext) -> int:
     now = utcnow()
     deadline = ctx.settings.task_run_deadline
     expired = await transitions.fail_overdue(
+        ctx.blobs,
         now - deadline,
         lease_free(now),
         f"Higgsfield did not finish the job within {deadline} (TASK_RUN_DEADLINE); "

@@ -2,20 +2,20 @@
 
 A task goes pending --claim--> (upload) --> submitting --DoP--> queued. The `submitting`
 state is written before the paid call, so a crash in that window is seen afterwards and
-the task is never sent a second time blindly (see `reap_lost_submissions`).
+the task is never sent a second time blindly (see src/upstream/tidy_up.py).
 
-One process dispatches at a time (the `dispatch` worker lease), so counting the busy
-upstream slots and claiming tasks to fill them cannot race between processes, and the cap
-is never exceeded. Higgsfield's own concurrency 400 is backpressure: the task goes back to
-`pending`, and no more are sent until one of ours ends (or a while has passed, in case jobs
-of the same account run elsewhere).
+The `Dispatcher` runs the rounds. One process dispatches at a time (the `dispatch` worker
+lease), so counting the busy upstream slots and claiming tasks to fill them cannot race between
+processes, and the cap is never exceeded. Higgsfield's own concurrency 400 is backpressure: the
+task goes back to `pending`, and the dispatcher's state (the `dispatch_state` row, shared by
+every process) holds further sends back until one of ours ends (or a while has passed, in case
+jobs of the same account run elsewhere).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from datetime import timedelta
 
@@ -23,7 +23,7 @@ from tortoise.expressions import Q
 
 from src.core.clock import utcnow
 from src.db import fast_reads
-from src.db.models import Client, Task, TaskStatus
+from src.db.models import Client, DispatchState, Task, TaskStatus
 from src.jobs import leases
 from src.jobs.claims import claim_batch, lease_free, new_claim_token, update_claimed
 from src.jobs.context import JobContext
@@ -102,9 +102,9 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     upstream = ctx.higgsfield.default
     try:
         if not task.image_url:
-            image = await image_store.load(task)
+            image = await image_store.load(ctx.blobs, task)
             if image is None:  # canceled meanwhile: its image went with it
-                await transitions.fail_claimed(task_id, token, MISSING_IMAGE)  # no-op if canceled
+                await transitions.fail_claimed(ctx.blobs, task_id, token, MISSING_IMAGE)  # no-op if canceled
                 return True
             task.image_url = await upstream.upload_image(*image)
             await update_claimed(task_id, token, release=False, image_url=task.image_url)
@@ -125,9 +125,10 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
         return True
     except UpstreamPermanent as exc:
         logger.warning("Higgsfield refused task %s: %s", task_id, exc)
-        await transitions.fail_claimed(task_id, token, f"Higgsfield refused the task: {exc}")
+        await transitions.fail_claimed(ctx.blobs, task_id, token, f"Higgsfield refused the task: {exc}")
         return True
     await transitions.submitted(
+        ctx.blobs,
         task_id,
         token,
         request_id=request_id,
@@ -146,97 +147,67 @@ async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt
 
 async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> None:
     """Never resend. With Higgsfield webhooks on, wait for one naming the task (see
-    `reap_lost_submissions`); without, there is nothing to wait for."""
+    src/upstream/tidy_up.py); without, there is nothing to wait for."""
     if ctx.settings.hf_webhook_url:
         await update_claimed(task_id, token, lease_until=utcnow(), release=False)
-    elif await transitions.fail_claimed(task_id, token, UNKNOWN_OUTCOME):
+    elif await transitions.fail_claimed(ctx.blobs, task_id, token, UNKNOWN_OUTCOME):
         metrics.observe_given_up("unknown_outcome", 1)
 
 
-async def reap_lost_submissions(ctx: JobContext) -> int:
-    """A task left `submitting` by a crashed worker: the outcome is unknown, never resend it.
+class Dispatcher:
+    """The submit job: each round fills the free upstream slots, then sends the claimed tasks
+    concurrently. What it must remember between rounds is its row in `dispatch_state`, written
+    only under the dispatch lease and read by whichever process dispatches next."""
 
-    With Higgsfield webhooks configured, a job that does exist will call us when it ends and
-    reconcile the task (see src/upstream/webhooks.py), so such a task gets until the run deadline.
-    """
-    now = utcnow()
-    grace = ctx.settings.task_run_deadline if ctx.settings.hf_webhook_url else timedelta(0)
-    reaped = await transitions.fail_lost_submissions(now - grace, UNKNOWN_OUTCOME)
-    metrics.observe_given_up("unknown_outcome", reaped)
-    return reaped
+    name = leases.DISPATCH
 
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
 
-async def expire_unsent(ctx: JobContext) -> int:
-    """Pending past TASK_SUBMIT_DEADLINE: fail it rather than send it a day late."""
-    now = utcnow()
-    deadline = ctx.settings.task_submit_deadline
-    expired = await transitions.fail_unsent(
-        now - deadline,
-        lease_free(now),
-        f"Higgsfield did not accept the task within {deadline} (TASK_SUBMIT_DEADLINE); "
-        "it was never started and not charged",
-    )
-    metrics.observe_given_up("submit_deadline", expired)
-    return expired
+    async def run(self) -> int:
+        """One round; returns how many tasks it handled. Every new task nudges a round, so a busy
+        service runs them back to back: a round that finds every slot taken stops after one read,
+        without taking the dispatch lease (each of those is a write)."""
+        ctx = self.ctx
+        if await busy_slots() >= ctx.settings.hf_max_concurrency:
+            return 0
+        if not await leases.acquire(self.name, ctx.worker_id, ctx.settings.lease_seconds):
+            return 0  # another process is dispatching right now
+        try:
+            return await self._fill()
+        finally:
+            await leases.release(self.name, ctx.worker_id)
 
+    async def _fill(self) -> int:
+        ctx = self.ctx
+        # Counted again under the lease: the count read before it may be stale by now.
+        busy = await busy_slots()
+        if await self._held_back(busy):
+            return 0
+        token = new_claim_token(ctx.worker_id)
+        claimed: list[uuid.UUID] = []
+        while len(claimed) < ctx.settings.hf_max_concurrency - busy and (
+            task_id := await claim_next(ctx, token)
+        ):
+            claimed.append(task_id)
+        results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+        if not all(results):
+            await self._hold_back()
+        return sum(results)
 
-async def cancel_orphans_of_disabled_clients() -> int:
-    """A create that raced with disabling its client may still have stored a pending task."""
-    ids = await Task.filter(status=TaskStatus.PENDING, client__disabled_at__isnull=False).values_list(
-        "client_id", flat=True
-    )
-    canceled = 0
-    for client_id in set(ids):
-        canceled += await transitions.cancel_pending_of(client_id)
-    return canceled
+    async def _held_back(self, busy: int) -> bool:
+        """True while Higgsfield's last "full" holds: none of ours has ended since (as many are
+        upstream as then) and the retry time has not come. One that no longer holds is forgotten."""
+        state = await DispatchState.get_or_none(name=self.name)
+        if state is None or state.full_at is None:
+            return False
+        if busy >= state.full_at and state.full_until is not None and utcnow() < state.full_until:
+            return True
+        await DispatchState.filter(name=self.name).update(full_at=None, full_until=None)
+        return False
 
-
-async def tidy_up(ctx: JobContext) -> None:
-    """The checks of tasks nobody is moving along: lost submissions, missed deadlines, orphans,
-    and the images no task needs any more (left by a crash)."""
-    if reaped := await reap_lost_submissions(ctx):
-        logger.error("%d task(s) were found mid-submission after a crash and marked failed", reaped)
-    if expired := await expire_unsent(ctx):
-        logger.warning("%d task(s) passed TASK_SUBMIT_DEADLINE and were marked failed", expired)
-    await cancel_orphans_of_disabled_clients()
-    await image_store.sweep(utcnow() - ctx.settings.blob_orphan_grace)
-
-
-async def submit_pending(ctx: JobContext) -> int:
-    """One dispatch round: fill the free slots, then send the claimed tasks concurrently.
-
-    Every new task nudges a round, so a busy service runs them back to back: the tidy-up runs
-    at most once per submit interval, and a round that finds every slot taken stops after one
-    read, without taking the dispatch lease (each of those is a write).
-    """
-    now = time.monotonic()
-    if now >= ctx.tidy_up_after:
-        ctx.tidy_up_after = now + ctx.settings.submit_interval
-        await tidy_up(ctx)
-    if await busy_slots() >= ctx.settings.hf_max_concurrency:
-        return 0
-    if not await leases.acquire(leases.DISPATCH, ctx.worker_id, ctx.settings.lease_seconds):
-        return 0  # another process is dispatching right now
-    try:
-        return await _dispatch(ctx)
-    finally:
-        await leases.release(leases.DISPATCH, ctx.worker_id)
-
-
-async def _dispatch(ctx: JobContext) -> int:
-    # Counted again under the lease: the count read before it may be stale by now.
-    busy = await busy_slots()
-    cap_busy, cap_until = await leases.cap_state(leases.DISPATCH)
-    if cap_busy is not None:
-        if busy >= cap_busy and cap_until is not None and utcnow() < cap_until:
-            return 0  # Higgsfield said it is full and none of ours has ended since
-        await leases.record_cap(leases.DISPATCH, None, None)
-    token = new_claim_token(ctx.worker_id)
-    claimed: list[uuid.UUID] = []
-    while len(claimed) < ctx.settings.hf_max_concurrency - busy and (task_id := await claim_next(ctx, token)):
-        claimed.append(task_id)
-    results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
-    if not all(results):
-        retry = min(CAP_RETRY_MAX, timedelta(seconds=CAP_RETRY_POLLS * ctx.settings.poll_interval_seconds))
-        await leases.record_cap(leases.DISPATCH, await busy_slots(), utcnow() + retry)
-    return sum(results)
+    async def _hold_back(self) -> None:
+        """Higgsfield said it is full: remember with how many of ours upstream, and until when."""
+        poll = timedelta(seconds=CAP_RETRY_POLLS * self.ctx.settings.poll_interval_seconds)
+        values = {"full_at": await busy_slots(), "full_until": utcnow() + min(CAP_RETRY_MAX, poll)}
+        await DispatchState.update_or_create(values, name=self.name)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Response, status
 
 from src.upstream import webhooks
-from src.web.deps import JobsDep, SettingsDep
+from src.web.deps import BlobsDep, JobsDep, SettingsDep
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
 
@@ -20,11 +20,12 @@ router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
 async def higgsfield_webhook(
     settings: SettingsDep,
     jobs: JobsDep,
+    blobs: BlobsDep,
     payload: Annotated[Any, Body()] = None,
     secret: Annotated[str | None, Header(alias="X-Webhook-Secret-Key")] = None,
     task: Annotated[str | None, Query(max_length=64)] = None,
     token: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    if await webhooks.called(settings, webhooks.WebhookCall(secret, task, token, payload)):
+    if await webhooks.called(settings, blobs, webhooks.WebhookCall(secret, task, token, payload)):
         jobs.poll.nudge()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from src.blobs import BlobStore
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.core.errors import InvalidField, NotFound, Unauthorized
@@ -80,11 +81,11 @@ def job_id_of(payload: Any) -> str:
     return job_id
 
 
-async def called(settings: Settings, call: WebhookCall) -> int:
+async def called(settings: Settings, blobs: BlobStore, call: WebhookCall) -> int:
     """Checks the call, then makes its job's tasks due now; returns how many will be read."""
     task_id, by_token = _authorized_task(settings, call)
     job_id = job_id_of(call.payload)
-    if task_id is not None and await transitions.reconcile_submitting(task_id, job_id):
+    if task_id is not None and await transitions.reconcile_submitting(blobs, task_id, job_id):
         logger.warning("Task %s reconciled with Higgsfield job %s from a webhook", task_id, job_id)
     now = utcnow()
     due = Task.filter(job_set_id=job_id, status__in=list(UPSTREAM_STATUSES), next_attempt_at__gt=now)

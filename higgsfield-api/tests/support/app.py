@@ -15,6 +15,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from src.app_factory import create_app
 from src.core.config import Settings
+from src.web.deps import AppState
 from tests.support.databases import blob_dir
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
@@ -45,19 +46,44 @@ def make_settings(db_url: str, upstream_url: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_app(
-    settings: Settings, *, wait_for_catalog: bool = True
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def serving(
+    app: FastAPI, *, wait_for_catalog: bool = True
+) -> AsyncIterator[tuple[AppState, httpx.AsyncClient]]:
+    """The app started (its lifespan run as a server would), with the state its lifespan yielded
+    and a client over ASGI."""
     # Tortoise caches compiled INSERTs per connection name ("default"), across re-inits: a
     # process that switches between SQLite and MySQL, as this suite does, must drop them.
     EXECUTOR_CACHE.clear()
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=20, shutdown_timeout=20) as manager:
+    seen: dict[str, Any] = {}
+
+    async def keep_state(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # the dict the lifespan fills (the ASGI lifespan state)
+            seen["state"] = scope["state"]
+        await app(scope, receive, send)
+
+    async with LifespanManager(keep_state, startup_timeout=20, shutdown_timeout=20) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
             if wait_for_catalog:
                 await eventually(_catalog_loaded, within=10, what="the motion catalog to load")
-            yield app, client
+            yield seen["state"], client
+
+
+def served(app: FastAPI, state: AppState) -> Callable[..., Awaitable[None]]:
+    """`app` as a server runs it: every request carries a copy of the lifespan's state."""
+
+    async def with_state(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await app({**scope, "state": dict(state)}, receive, send)
+
+    return with_state
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, *, wait_for_catalog: bool = True
+) -> AsyncIterator[tuple[AppState, httpx.AsyncClient]]:
+    async with serving(create_app(settings), wait_for_catalog=wait_for_catalog) as running:
+        yield running
 
 
 async def _catalog_loaded() -> bool:

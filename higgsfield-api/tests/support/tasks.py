@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from src import blobs
+from src.blobs import BlobStore
 from src.db.models import TaskImage
 from src.tasks.service import NewTask
 from tests.support.images import png
@@ -15,13 +15,13 @@ def new_task(prompt: str = "") -> NewTask:
     return NewTask(prompt, "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
 
 
-async def has_image(task_id: str | uuid.UUID) -> bool:
+async def has_image(blobs: BlobStore, task_id: str | uuid.UUID) -> bool:
     """Whether the task's image is still stored (in the blob store, or a pre-0005 row)."""
-    if await blobs.current().get(str(task_id)) is not None:
+    if await blobs.get(str(task_id)) is not None:
         return True
     return await TaskImage.filter(task_id=task_id).exists()
 
 
-async def image_dropped(task_id: str | uuid.UUID) -> bool:
+async def image_dropped(blobs: BlobStore, task_id: str | uuid.UUID) -> bool:
     """For `eventually`: a transition makes the status visible a moment before it deletes the image."""
-    return not await has_image(task_id)
+    return not await has_image(blobs, task_id)

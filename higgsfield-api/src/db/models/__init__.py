@@ -1,7 +1,7 @@
 """All models of the service, in one Tortoise app named `models`."""
 
 from src.db.models.clients import ApiKey, Client
-from src.db.models.coordination import LoginFailure, WorkerLease
+from src.db.models.coordination import DispatchState, LoginFailure, WorkerLease
 from src.db.models.motions import Motion
 from src.db.models.tasks import (
     FINAL_STATUSES,
@@ -23,6 +23,7 @@ __all__ = [
     "ApiKey",
     "CallbackAttempt",
     "Client",
+    "DispatchState",
     "IdempotencyKey",
     "LoginFailure",
     "Motion",

@@ -11,12 +11,22 @@ class WorkerLease(Model):
     name = fields.CharField(max_length=64, primary_key=True)
     owner = fields.CharField(max_length=64, null=True)
     until = fields.DatetimeField(null=True)
-    # Higgsfield's concurrency 400 seen with this many tasks upstream: no dispatch until fewer.
-    cap_busy = fields.IntField(null=True)
-    cap_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "worker_leases"
+
+
+class DispatchState(Model):
+    """What the dispatcher remembers between rounds, shared by every process: Higgsfield's
+    concurrency 400 seen with `full_at` tasks upstream, so no dispatch until fewer are, or until
+    `full_until` (the account's slots may be taken by jobs the service does not follow)."""
+
+    name = fields.CharField(max_length=64, primary_key=True)
+    full_at = fields.IntField(null=True)
+    full_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "dispatch_state"
 
 
 class LoginFailure(Model):
