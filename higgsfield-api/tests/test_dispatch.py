@@ -30,8 +30,8 @@ async def test_one_clients_burst_does_not_starve_another(db_url, fake):
             await tasks.create(a["client_id"], new_task(f"a-{n}"), state["blobs"])
         state["jobs"].submit.nudge()
         await eventually(lambda: _submitted(fake, 2), what="A's first dispatches")
-        before = len(fake.submissions)
         b_task = await tasks.create(b["client_id"], new_task("b-0"), state["blobs"])
+        before = len(fake.submissions)  # counted once B's task is there to be chosen
         state["jobs"].submit.nudge()
         await eventually(lambda: _has_prompt(fake, "b-0"), within=30, what="B's task to be sent")
         position = fake.prompts.index("b-0")
