@@ -1,4 +1,4 @@
-"""The results table: printed, and written as Markdown for the README."""
+"""The results tables: printed, and written as Markdown (bench/latest.md, bench/results.md)."""
 
 from __future__ import annotations
 
