@@ -32,6 +32,7 @@ TABLES = (
     "motions",
     "login_failures",
     "worker_leases",
+    "dispatch_state",
 )
 
 
