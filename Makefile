@@ -57,6 +57,7 @@ lint-deploy: $(DEV_STAMP) ## check the Dockerfile, docker-compose.yaml and the a
 	$(VENV)/bin/hadolint $(DOCKERFILE)
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec $(COMPOSE_YAML)
 	@if command -v promtool >/dev/null 2>&1; then \
+		echo "promtool check rules $(PROM_DIR)/alerts.yml" && promtool check rules $(PROM_DIR)/alerts.yml && \
 		echo "promtool check config $(PROM_DIR)/prometheus.yml" && promtool check config $(PROM_DIR)/prometheus.yml && \
 		echo "promtool test rules $(PROM_DIR)/alerts.test.yml" && promtool test rules $(PROM_DIR)/alerts.test.yml; \
 	elif [ "$$CI" = true ]; then \
