@@ -41,7 +41,7 @@ class Task(Model):
     enhance_prompt = fields.BooleanField(default=False)
 
     # The client's image waits in the blob store (src/blobs/) under this key until Higgsfield has
-    # it; NULL for tasks stored before 0005, whose image is in task_images.
+    # it; NULL for tasks stored before 0006, whose image is in task_images.
     image_key = fields.CharField(max_length=64, null=True)
     image_type = fields.CharField(max_length=32, null=True)
     image_url = fields.TextField(null=True)  # the upstream public_url once uploaded
@@ -89,7 +89,7 @@ class Task(Model):
 class TaskImage(Model):
     """The client's image, kept until Higgsfield has it, then deleted.
 
-    Only tasks stored before migration 0005 have one: newer images are in the blob store.
+    Only tasks stored before migration 0006 have one: newer images are in the blob store.
     """
 
     task: fields.OneToOneRelation[Task] = fields.OneToOneField(
