@@ -58,7 +58,7 @@ async def _fill(size: int) -> None:
             model="lite",
             duration=5,
             motion_strength=0.5,
-            job_set_id=f"bench-{n:06d}",
+            upstream_job_id=f"bench-{n:06d}",
             submitted_at=now,
             next_attempt_at=now - timedelta(seconds=1),
         )

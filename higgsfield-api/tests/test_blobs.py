@@ -99,7 +99,7 @@ async def test_a_row_is_never_committed_without_its_blob_nor_a_blob_left_without
         state["jobs"].scheduler.pause()
         client_id = uuid.UUID((await register(client))["client_id"])
         new = new_task("once")
-        print_ = idempotency.fingerprint(idempotency.fields_of(new), new.image)
+        print_ = idempotency.fingerprint(dict(new.fields), new.image)
         first = await tasks.create(client_id, new, state["blobs"], idempotency=("key-1", print_, 202))
         # The row is committed with its image already durable in the store.
         row = await Task.get(id=first["id"])

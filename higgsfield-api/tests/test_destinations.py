@@ -287,13 +287,13 @@ async def test_a_callback_refused_at_delivery_ends_at_once_with_the_reason(db_ur
 
         async def queued() -> Task | None:
             task = await Task.get(id=task_id)
-            return task if task.job_set_id else None
+            return task if task.upstream_job_id else None
 
-        job_set_id = (await eventually(queued, what="the task to reach Higgsfield")).job_set_id
+        job_id = (await eventually(queued, what="the task to reach Higgsfield")).upstream_job_id
 
     settings = make_settings(db_url, fake.url, callback_allow_private=False)
     async with running_app(settings) as (state, client):
-        fake.finish(job_set_id)
+        fake.finish(job_id)
 
         async def ended() -> dict | None:
             answer = (await client.get(f"{I2V}{task_id}", headers={"X-API-KEY": key})).json()

@@ -8,9 +8,9 @@ from datetime import timedelta
 from src.core import security
 from src.core.clock import utcnow
 from src.db import fast_reads
-from src.db.models import PUBLIC_TASK_FIELDS, ApiKey, Task, TaskStatus
+from src.db.models import ApiKey, Task, TaskStatus
 from src.tasks import service as tasks
-from src.tasks.schemas import TaskOut
+from src.tasks.schemas import ANSWER_FIELDS
 from src.upstream.submit import busy_slots
 from tests.support.app import make_settings, register, running_app
 from tests.support.images import png
@@ -28,8 +28,8 @@ async def test_a_task_reads_back_in_the_answers_order(service, api_key):
     ).json()
     got = await service.client.get(f"/api/higgsfield/i2v/{created['id']}", headers={"X-API-KEY": api_key})
     page = await service.client.get("/api/higgsfield/i2v/", headers={"X-API-KEY": api_key})
-    assert list(got.json()) == list(TaskOut.model_fields) == list(created)
-    assert list(page.json()["items"][0]) == list(TaskOut.model_fields)
+    assert list(got.json()) == list(ANSWER_FIELDS) == list(created)
+    assert list(page.json()["items"][0]) == list(ANSWER_FIELDS)
     assert got.json()["callback"] == {
         "url": "http://127.0.0.1:9/hook",
         "delivered": False,
@@ -77,21 +77,36 @@ async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
         [orm_key] = await ApiKey.filter(key_hash=key_hash).values("id", "client_id", "last_used_at")
 
         for task_id in ids[:3]:
-            [orm_task] = await Task.filter(id=task_id).values(*PUBLIC_TASK_FIELDS)
-            assert await fast_reads.task_for_key(key_hash, task_id) == (orm_task, orm_key)
-        assert await fast_reads.task_for_key(key_hash, other_task) is None
-        assert await fast_reads.task_for_key("no-such-key", ids[0]) is None
+            [orm_task] = await Task.filter(id=task_id).values(*tasks.PUBLIC_FIELDS)
+            assert await fast_reads.task_for_key(key_hash, task_id, tasks.PUBLIC_FIELDS) == (
+                orm_task,
+                orm_key,
+            )
+        assert await fast_reads.task_for_key(key_hash, other_task, tasks.PUBLIC_FIELDS) is None
+        assert await fast_reads.task_for_key("no-such-key", ids[0], tasks.PUBLIC_FIELDS) is None
 
         newest = Task.filter(client_id=client_id).order_by("-created_at", "-id")
-        page = await fast_reads.page_for_key(key_hash, statuses=(), after=None, limit=4)
-        assert page == (await newest.limit(4).values(*PUBLIC_TASK_FIELDS), orm_key)
+        page = await fast_reads.page_for_key(key_hash, tasks.PUBLIC_FIELDS, statuses=(), after=None, limit=4)
+        assert page == (await newest.limit(4).values(*tasks.PUBLIC_FIELDS), orm_key)
         after = (page[0][1]["created_at"], page[0][1]["id"])
-        rest = await fast_reads.page_for_key(key_hash, statuses=("pending",), after=after, limit=10)
-        orm_rest = await newest.filter(status="pending").values(*PUBLIC_TASK_FIELDS)
+        rest = await fast_reads.page_for_key(
+            key_hash, tasks.PUBLIC_FIELDS, statuses=("pending",), after=after, limit=10
+        )
+        orm_rest = await newest.filter(status="pending").values(*tasks.PUBLIC_FIELDS)
         orm_rest = [r for r in orm_rest if (r["created_at"], str(r["id"])) < (after[0], str(after[1]))]
         assert rest == (orm_rest, orm_key) and orm_rest
-        assert await fast_reads.page_for_key(key_hash, statuses=("nsfw",), after=None, limit=4) is None
-        assert await fast_reads.page_for_key("no-such-key", statuses=(), after=None, limit=4) is None
+        assert (
+            await fast_reads.page_for_key(
+                key_hash, tasks.PUBLIC_FIELDS, statuses=("nsfw",), after=None, limit=4
+            )
+            is None
+        )
+        assert (
+            await fast_reads.page_for_key(
+                "no-such-key", tasks.PUBLIC_FIELDS, statuses=(), after=None, limit=4
+            )
+            is None
+        )
 
         busy = ("submitting", "queued", "in_progress")
         orm_busy = await Task.filter(status__in=busy).count()

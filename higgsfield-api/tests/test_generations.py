@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from src.core.config import DEFAULT_V2_MODELS
+from src.tasks.schemas import TaskFields
 from src.upstream.errors import UpstreamPermanent, UpstreamTransient
 from src.upstream.generations import JobState, Submission, generations
 
@@ -18,17 +19,14 @@ IMAGE = "https://cdn.higgsfield.ai/uploads/in.png"
 REQUEST_ID = "9417a243-e457-4075-895b-b68f3cda5303"
 
 
-def submission(**changes) -> Submission:
-    values = {
-        "model": "standard",
-        "prompt": "waves rolling in at dusk",
-        "image_url": IMAGE,
-        "duration": 5,
-        "motion_id": "b286016a-7610-44b4-a62d-4843374f9704",
-        "motion_strength": 0.5,
-    }
-    values.update(changes)
-    return Submission(**values)
+def submission(webhook_url: str | None = None, webhook_secret: str | None = None, **changes) -> Submission:
+    return Submission(
+        fields=TaskFields(prompt="waves rolling in at dusk", **changes),
+        image_url=IMAGE,
+        motion_id="b286016a-7610-44b4-a62d-4843374f9704",
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+    )
 
 
 # --- v2 -----------------------------------------------------------------------------------

@@ -314,7 +314,7 @@ async def test_a_submission_cut_off_by_a_crash_is_failed_not_resent(service, api
     await final(service.client, api_key, other["id"])
     await Task.filter(id=other["id"]).update(
         status=TaskStatus.SUBMITTING,
-        job_set_id=None,
+        upstream_job_id=None,
         completed_at=None,
         lease_owner="dead-worker",
         lease_until=utcnow() - timedelta(seconds=1),
@@ -357,7 +357,7 @@ async def test_a_round_with_every_slot_taken_claims_nothing_and_leaves_the_tidy_
     busy, waiting, lost = [
         (await tasks.create(client_id, new, service.state["blobs"]))["id"] for _ in range(3)
     ]
-    await Task.filter(id=busy).update(status=TaskStatus.QUEUED, job_set_id="js-1")
+    await Task.filter(id=busy).update(status=TaskStatus.QUEUED, upstream_job_id="js-1")
     await Task.filter(id=lost).update(
         status=TaskStatus.SUBMITTING, lease_owner="dead", lease_until=utcnow() - timedelta(seconds=1)
     )

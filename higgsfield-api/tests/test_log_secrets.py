@@ -119,10 +119,10 @@ async def test_the_whole_flow_logs_no_secret(db_url, fake, receiver, debug_every
         await eventually(completed, what="the task to complete")
         await eventually(callback_arrived, what="the signed callback")
 
-        job_set_id = (await Task.get(id=task_id)).job_set_id
+        job_id = (await Task.get(id=task_id)).upstream_job_id
         hook = await client.post(
             "/api/higgsfield/webhook",
-            json={"id": job_set_id, "status": "completed"},
+            json={"id": job_id, "status": "completed"},
             headers={"X-Webhook-Secret-Key": HF_WEBHOOK_SECRET},
         )
         assert hook.status_code == 204, hook.text

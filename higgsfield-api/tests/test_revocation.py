@@ -123,7 +123,7 @@ async def test_a_client_disabled_while_tasks_run_keeps_them_running(service):
     task_id = uuid.UUID(response.json()["id"])
 
     async def sent() -> bool:
-        return await Task.filter(id=task_id, job_set_id__isnull=False).exists()
+        return await Task.filter(id=task_id, upstream_job_id__isnull=False).exists()
 
     await eventually(sent, what="the task to reach Higgsfield")
     assert (await service.client.post("/api/auth/clients/acme/disable", headers=ADMIN)).status_code == 204

@@ -41,7 +41,7 @@ async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_i
             model="lite",
             duration=5,
             motion_strength=0.5,
-            job_set_id=job.job_set_id,
+            upstream_job_id=job.job_set_id,
             submitted_at=now,
             next_attempt_at=now,
         )

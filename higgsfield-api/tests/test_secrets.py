@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from src.core.config import EXAMPLE_SECRETS, REPO_DIR, Settings
+from src.core.config import EXAMPLE_SECRETS, REPO_DIR, Settings, reveal
 from tests.support.app import ADMIN_TOKEN
 from tests.support.processes import SERVICE_DIR, service_env
 
@@ -44,7 +44,7 @@ def test_every_secret_placeholder_of_the_example_file_is_refused():
 
 @pytest.mark.parametrize("token", [None, ADMIN_TOKEN, "y" * 32])
 def test_a_strong_or_unset_admin_token_is_accepted(token):
-    assert Settings(_env_file=None, admin_token=token).admin_token == token
+    assert reveal(Settings(_env_file=None, admin_token=token).admin_token) == token
 
 
 def test_the_service_does_not_start_with_the_example_token():

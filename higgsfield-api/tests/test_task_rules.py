@@ -286,7 +286,7 @@ async def test_a_v2_webhook_with_its_task_token_triggers_one_read(db_url, fake):
 
 
 async def _request_id(task_id: str) -> str:
-    return (await Task.get(id=task_id)).job_set_id or ""
+    return (await Task.get(id=task_id)).upstream_job_id or ""
 
 
 async def _submitted(fake) -> bool:
@@ -315,7 +315,7 @@ async def test_a_valid_webhook_triggers_an_immediate_read(db_url, fake):
 
 
 async def _has_job_set(task_id: str) -> bool:
-    return await Task.filter(id=task_id).exclude(job_set_id=None).exists()
+    return await Task.filter(id=task_id).exclude(upstream_job_id=None).exists()
 
 
 async def _status_is_at(client, key: str, task_id: str, status: str) -> bool:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
 from src.auth import service as auth
-from src.core.config import Settings
+from src.core.config import Settings, reveal
 from src.core.errors import ServiceUnavailable, Unauthorized
 from src.core.security import same_secret
 from src.web.deps import get_settings
@@ -53,7 +53,7 @@ async def require_admin(
 ) -> None:
     if not settings.admin_token:
         raise ServiceUnavailable("Admin calls are disabled: ADMIN_TOKEN is not configured")
-    if not same_secret(token, settings.admin_token):
+    if not same_secret(token, reveal(settings.admin_token)):
         raise Unauthorized("Missing or invalid admin token")
 
 

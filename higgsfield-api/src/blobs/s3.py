@@ -65,8 +65,8 @@ async def s3_store(settings: Settings) -> AsyncIterator[S3BlobStore]:
     credentials = {}
     if settings.blob_s3_access_key_id and settings.blob_s3_secret_access_key:
         credentials = {
-            "aws_access_key_id": settings.blob_s3_access_key_id,
-            "aws_secret_access_key": settings.blob_s3_secret_access_key,
+            "aws_access_key_id": settings.blob_s3_access_key_id.get_secret_value(),
+            "aws_secret_access_key": settings.blob_s3_secret_access_key.get_secret_value(),
         }
     client = get_session().create_client(
         "s3",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import BeforeValidator, Field, computed_field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]  # higgsfield-api/
@@ -45,6 +45,11 @@ def _seconds_or_iso(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
+def reveal(secret: SecretStr | None) -> str | None:
+    """The text of a secret setting, None when unset."""
+    return None if secret is None else secret.get_secret_value()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=REPO_DIR / ".env",
@@ -60,7 +65,7 @@ class Settings(BaseSettings):
     db_port: int = Field(3306, ge=1, le=65535)
     db_socket: str | None = None
     db_user: str = "root"
-    db_password: str = ""
+    db_password: SecretStr = SecretStr("")
     db_name: str = "higgsfield"
     sqlite_path: Path = DEFAULT_SQLITE_PATH
     # Uploaded images wait here until Higgsfield has them (see src/blobs/); one per database.
@@ -73,16 +78,16 @@ class Settings(BaseSettings):
     blob_s3_prefix: str = ""
     blob_s3_endpoint_url: str | None = None
     blob_s3_region: str | None = None
-    blob_s3_access_key_id: str | None = None
-    blob_s3_secret_access_key: str | None = None
+    blob_s3_access_key_id: SecretStr | None = None
+    blob_s3_secret_access_key: SecretStr | None = None
 
     # Secrets
-    admin_token: str | None = None
-    uuid_test_check: str | None = None
+    admin_token: SecretStr | None = None
+    uuid_test_check: SecretStr | None = None
 
     # Upstream
-    hf_api_key: str | None = None
-    hf_api_secret: str | None = None
+    hf_api_key: SecretStr | None = None
+    hf_api_secret: SecretStr | None = None
     hf_base_url: str = HIGGSFIELD_BASE_URL
     # The generation of Higgsfield's API new tasks are sent with; tasks already sent keep theirs.
     hf_api_version: Literal["v1", "v2"] = "v2"
@@ -113,7 +118,7 @@ class Settings(BaseSettings):
 
     # Higgsfield webhooks (optional): both set = submissions ask Higgsfield to call us back
     public_base_url: str | None = None
-    hf_webhook_secret: str | None = None
+    hf_webhook_secret: SecretStr | None = None
 
     # Limits
     rate_limit_per_minute: int = Field(60, ge=1)
@@ -138,16 +143,17 @@ class Settings(BaseSettings):
 
     @field_validator("admin_token")
     @classmethod
-    def _admin_token_is_strong(cls, value: str | None) -> str | None:
+    def _admin_token_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
         """Unset is allowed (admin calls answer 503); a guessable token is not."""
-        if value is None:
+        token = reveal(value)
+        if token is None:
             return value
-        if value.strip() in EXAMPLE_SECRETS:
+        if token.strip() in EXAMPLE_SECRETS:
             raise ValueError(
                 "ADMIN_TOKEN is the placeholder from .env.example; set a random one "
                 "(`python -m src.cli init-env` writes a fresh .env)"
             )
-        if len(value.strip()) < MIN_ADMIN_TOKEN_LENGTH:
+        if len(token.strip()) < MIN_ADMIN_TOKEN_LENGTH:
             raise ValueError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long")
         return value
 
@@ -201,7 +207,7 @@ class Settings(BaseSettings):
     def upstream_credentials(self) -> tuple[str, str]:
         if self.sandbox:
             return SANDBOX_CREDENTIAL, SANDBOX_CREDENTIAL
-        return str(self.hf_api_key), str(self.hf_api_secret)
+        return str(reveal(self.hf_api_key)), str(reveal(self.hf_api_secret))
 
     @property
     def hf_webhook_url(self) -> str | None:
@@ -219,7 +225,7 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         if self.db_socket or self.db_host:
-            auth = f"{quote(self.db_user, safe='')}:{quote(self.db_password, safe='')}"
+            auth = f"{quote(self.db_user, safe='')}:{quote(self.db_password.get_secret_value(), safe='')}"
             if self.db_socket:
                 return f"mysql://{auth}@localhost/{self.db_name}?unix_socket={quote(self.db_socket)}&charset=utf8mb4"
             return f"mysql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}?charset=utf8mb4"

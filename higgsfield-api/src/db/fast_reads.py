@@ -26,9 +26,6 @@ from typing import Any
 
 from tortoise import connections
 
-from src.db.models import PUBLIC_TASK_FIELDS
-
-TASK_COLUMNS = ", ".join(f"t.{name} AS {name}" for name in PUBLIC_TASK_FIELDS)
 KEY_COLUMNS = "k.id AS key_id, k.client_id AS key_client_id, k.last_used_at AS key_last_used_at"
 # The key by its hash, while neither it is revoked nor its client disabled.
 LIVE_KEY = (
@@ -36,15 +33,15 @@ LIVE_KEY = (
     "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND c.disabled_at IS NULL"
 )
 
-# Parameters: the task's id, the key's hash.
+# Parameters: the task's id, the key's hash. {columns}: the task's columns asked for.
 TASK_FOR_KEY = (
-    f"SELECT {TASK_COLUMNS}, {KEY_COLUMNS} FROM api_keys k "
+    f"SELECT {{columns}}, {KEY_COLUMNS} FROM api_keys k "
     f"JOIN tasks t ON t.client_id = k.client_id AND t.id = ? {LIVE_KEY}"
 )
 # Parameters: the key's hash, the statuses (when {statuses}), the cursor's created_at twice and
 # id (when {after}), the limit. The key's columns come on every row.
 PAGE_FOR_KEY = (
-    f"SELECT {TASK_COLUMNS}, {KEY_COLUMNS} FROM api_keys k "
+    f"SELECT {{columns}}, {KEY_COLUMNS} FROM api_keys k "
     f"JOIN tasks t ON t.client_id = k.client_id {LIVE_KEY}{{statuses}}{{after}} "
     "ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
 )
@@ -58,11 +55,16 @@ COUNT_BUSY = (
 
 # The stored forms that differ from the ORM's: datetimes (text on SQLite, naive on MySQL), the
 # JSON metadata (text), the id (text) and the flag (an integer).
-TASK_DATETIMES = ("created_at", "updated_at", "completed_at")
+TASK_DATETIMES = ("created_at", "updated_at", "completed_at", "submitted_at", "next_attempt_at")
+TASK_FLAGS = ("callback_delivered", "enhance_prompt")
 
 
 def _marks(count: int) -> str:
     return ", ".join(["?"] * count)
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join(f"t.{name} AS {name}" for name in names)
 
 
 @cache
@@ -86,16 +88,20 @@ def _utc(value: str | datetime | None) -> datetime | None:
 
 
 def _task(row: dict[str, Any]) -> dict[str, Any]:
-    """The task's columns of a row, as the ORM's `.values(*PUBLIC_TASK_FIELDS)` gives them;
-    the key's columns are taken out."""
+    """The task's columns of a row, as the ORM's `.values(*columns)` gives them; the key's
+    columns are taken out. Text and number columns need no conversion."""
     for name in ("key_id", "key_client_id", "key_last_used_at"):
         row.pop(name)
-    row["id"] = uuid.UUID(str(row["id"]))
-    row["callback_delivered"] = bool(row["callback_delivered"])
-    if isinstance(row["metadata"], str | bytes):
+    if "id" in row:
+        row["id"] = uuid.UUID(str(row["id"]))
+    for name in TASK_FLAGS:
+        if name in row:
+            row[name] = bool(row[name])
+    if isinstance(row.get("metadata"), str | bytes):
         row["metadata"] = json.loads(row["metadata"])
     for name in TASK_DATETIMES:
-        row[name] = _utc(row[name])
+        if name in row:
+            row[name] = _utc(row[name])
     return row
 
 
@@ -108,9 +114,11 @@ def _key(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def task_for_key(key_hash: str, task_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]] | None:
+async def task_for_key(
+    key_hash: str, task_id: uuid.UUID, columns: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(task, key) when the live key's client owns the task; None for a bad key or another's task."""
-    rows = await _rows(TASK_FOR_KEY, [str(task_id), key_hash])
+    rows = await _rows(TASK_FOR_KEY.format(columns=_columns(columns)), [str(task_id), key_hash])
     if not rows:
         return None
     key = _key(rows[0])
@@ -119,6 +127,7 @@ async def task_for_key(key_hash: str, task_id: uuid.UUID) -> tuple[dict[str, Any
 
 async def page_for_key(
     key_hash: str,
+    columns: tuple[str, ...],
     *,
     statuses: tuple[str, ...],
     after: tuple[datetime, uuid.UUID] | None,
@@ -128,6 +137,7 @@ async def page_for_key(
     `statuses` when given, only those past the cursor `after` when given; None when the key is
     not live or the page is empty (the caller tells those apart)."""
     sql = PAGE_FOR_KEY.format(
+        columns=_columns(columns),
         statuses=STATUS_IN.format(marks=_marks(len(statuses))) if statuses else "",
         after=AFTER if after else "",
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +16,6 @@ from pydantic_core import to_jsonable_python
 from src.core.clock import utcnow
 from src.core.errors import Conflict
 from src.db.models import IdempotencyKey
-
-MAX_KEY_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +29,6 @@ def fingerprint(fields: dict[str, Any], image: bytes) -> str:
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
     digest.update(hashlib.sha256(image).digest())
     return digest.hexdigest()
-
-
-def fields_of(new: Any) -> dict[str, Any]:
-    values = asdict(new)
-    values.pop("image")
-    values.pop("image_content_type")
-    return values
 
 
 async def replay(client_id: uuid.UUID, key: str, print_: str, ttl: timedelta) -> Replay | None:

@@ -38,7 +38,7 @@ async def take(
         await limits.check_create_rate(client_id, settings)
         body = await tasks.create(client_id, new, blobs)
         return Intake(created_status, body, replayed=False)
-    print_ = idempotency.fingerprint(idempotency.fields_of(new), new.image)
+    print_ = idempotency.fingerprint(dict(new.fields), new.image)
     if first := await idempotency.replay(client_id, key, print_, settings.idempotency_ttl):
         return Intake(first.status_code, first.body, replayed=True)
     await limits.check_create_rate(client_id, settings)

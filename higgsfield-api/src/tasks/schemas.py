@@ -1,13 +1,101 @@
+"""A task's fields, in one model: the create form, the stored row, the submission to Higgsfield
+and the answer all read `TaskFields` (docs/adding-a-task-field.md shows how to add one)."""
+
 from __future__ import annotations
 
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from src.core import strict_input
+from src.core.strict_input import STRICT_TEXT
 
 PublicStatus = Literal["pending", "queued", "in_progress", "completed", "failed", "nsfw", "canceled"]
+METADATA_MAX_BYTES = 16 * 1024
+DURATIONS = (3, 5)
+
+
+def parse_metadata(raw: Any) -> Any:
+    """Form text to a JSON object: strict (src/core/strict_input.py), at most METADATA_MAX_BYTES.
+    A stored value (already an object) passes as it is."""
+    if not isinstance(raw, str):
+        return raw
+    if raw == "":
+        return None
+    strict_input.check_text(raw)
+    if len(raw.encode("utf-8", "surrogatepass")) > METADATA_MAX_BYTES:
+        raise _metadata_error(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
+    try:
+        value = strict_input.loads(raw)
+    except strict_input.InputProblem as exc:
+        raise _metadata_error(f"metadata {exc}") from None
+    except ValueError:
+        raise _metadata_error('metadata must be a JSON object, e.g. {"ref": 1}') from None
+    if not isinstance(value, dict):
+        raise _metadata_error("metadata must be a JSON object, not a JSON " + type(value).__name__)
+    return value
+
+
+def _metadata_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("value_error", message)
+
+
+def _duration(value: int) -> int:
+    if value not in DURATIONS:
+        raise ValueError("duration must be 3 or 5 (seconds)")
+    return value
+
+
+def _callback_url(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("callback_url must be an absolute http(s) URL, e.g. https://example.com/hooks/hf")
+    return value
+
+
+class TaskFields(BaseModel):
+    """What a client chooses for a task. Each field is a form field of the create call and a
+    column of `tasks`; it is in the answer unless marked `exclude=True`. Text fields end with
+    STRICT_TEXT, after their length rules, so that those keep their own error types."""
+
+    prompt: Annotated[str, Field(max_length=2000), STRICT_TEXT] = ""
+    motion: Annotated[
+        str, Field(min_length=1, max_length=128, description="See GET /api/higgsfield/motions"), STRICT_TEXT
+    ] = "GENERAL"
+    model: Literal["lite", "standard", "turbo"] = "standard"
+    duration: Annotated[
+        int, Field(description="3 or 5 seconds; kept with the task"), AfterValidator(_duration)
+    ] = 5
+    # Sent as JSON text, kept and answered as the object.
+    metadata: Annotated[
+        dict[str, Any] | None,
+        BeforeValidator(parse_metadata),
+        WithJsonSchema(
+            {"type": "string", "description": "A JSON object: strict JSON, at most 20 levels deep, 16 KiB"},
+            mode="validation",
+        ),
+    ] = None
+    motion_strength: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, exclude=True)] = 0.5
+    seed: Annotated[int | None, Field(ge=0, le=1_000_000, exclude=True)] = None
+    enhance_prompt: Annotated[bool, Field(exclude=True)] = False
+    # Answered inside `callback`, with its delivery.
+    callback_url: Annotated[
+        str | None,
+        Field(
+            max_length=2048,
+            description="http(s) URL to POST the task to when it ends (signed)",
+            exclude=True,
+        ),
+        STRICT_TEXT,
+        AfterValidator(_callback_url),
+    ] = None
 
 
 class CallbackOut(BaseModel):
@@ -18,14 +106,9 @@ class CallbackOut(BaseModel):
     error: str | None
 
 
-class TaskOut(BaseModel):
+class TaskOut(TaskFields):
     id: uuid.UUID
     status: PublicStatus
-    prompt: str
-    motion: str
-    model: Literal["lite", "standard", "turbo"]
-    duration: int
-    metadata: dict[str, Any] | None
     video_url: str | None
     thumbnail_url: str | None
     error: str | None
@@ -38,6 +121,18 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None
+
+
+# The keys of an answer, in order, and the columns they are made of.
+ANSWER_FIELDS = tuple(name for name, field in TaskOut.model_fields.items() if not field.exclude)
+CALLBACK_COLUMNS = (
+    "callback_url",
+    "callback_delivered",
+    "callback_attempts",
+    "callback_last_status",
+    "callback_error",
+)
+PUBLIC_COLUMNS = tuple(name for name in ANSWER_FIELDS if name != "callback") + CALLBACK_COLUMNS
 
 
 def render_task(task: dict[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,11 @@ from src.core import security
 from src.core.clock import utcnow
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
-from src.db.models import FINAL_STATUSES, PUBLIC_TASK_FIELDS, Task, TaskStatus
+from src.db.models import FINAL_STATUSES, Task, TaskStatus
 from src.motions import service as motions
 from src.tasks import idempotency as idempotency_keys
 from src.tasks import image_store, transitions
-from src.tasks.schemas import render_task
+from src.tasks.schemas import ANSWER_FIELDS, PUBLIC_COLUMNS, TaskFields, render_task
 from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
 
 if TYPE_CHECKING:
@@ -29,40 +29,22 @@ if TYPE_CHECKING:
 
 CANCEL_RETRY_AFTER = 5
 
-PUBLIC_FIELDS = PUBLIC_TASK_FIELDS
+PUBLIC_FIELDS = PUBLIC_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
 class NewTask:
-    prompt: str
-    motion: str
-    model: str
-    duration: int
-    metadata: dict[str, Any] | None
-    motion_strength: float
-    seed: int | None
-    enhance_prompt: bool
-    callback_url: str | None
+    fields: TaskFields
     image: bytes
     image_content_type: str
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
-    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it, keys in the order of
-    the answer's schema (TaskOut), so that it can be written out as it is."""
-    status = row["status"]
+    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it (TaskOut)."""
     url = row["callback_url"]
-    return {
-        "id": row["id"],
-        "status": TaskStatus.PENDING.value if status == TaskStatus.SUBMITTING else status,
-        "prompt": row["prompt"],
-        "motion": row["motion"],
-        "model": row["model"],
-        "duration": row["duration"],
-        "metadata": row["metadata"],
-        "video_url": row["video_url"],
-        "thumbnail_url": row["thumbnail_url"],
-        "error": row["error"],
+    shown = {
+        **row,
+        "status": TaskStatus.PENDING.value if row["status"] == TaskStatus.SUBMITTING else row["status"],
         "callback": {
             "url": url,
             "delivered": bool(row["callback_delivered"]),
@@ -72,10 +54,8 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
         }
         if url
         else None,
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "completed_at": row["completed_at"],
     }
+    return {name: shown[name] for name in ANSWER_FIELDS}
 
 
 async def create(
@@ -85,22 +65,15 @@ async def create(
     `idempotency` = (key, fingerprint, the status code of the answer), the answer to replay too,
     in the same transaction. Its image goes to the blob store first, durably: a committed task
     always has its image (see src/tasks/image_store.py)."""
-    motion, motion_id = await motions.resolve(new.motion)
+    motion, motion_id = await motions.resolve(new.fields.motion)
     task_id = uuid.uuid4()
     image_key = await image_store.save(blobs, task_id, new.image)
     row = {
+        **dict(new.fields),
         "id": task_id,
         "client_id": client_id,
-        "prompt": new.prompt,
         "motion": motion,
         "motion_id": motion_id,
-        "model": new.model,
-        "duration": new.duration,
-        "metadata": new.metadata,
-        "motion_strength": new.motion_strength,
-        "seed": new.seed,
-        "enhance_prompt": new.enhance_prompt,
-        "callback_url": new.callback_url,
         "image_key": image_key,
         "image_type": new.image_content_type,
         "next_attempt_at": utcnow(),
@@ -132,7 +105,7 @@ async def get_with_key(api_key: str | None, task_id: uuid.UUID) -> dict[str, Any
     Only when that finds nothing does a second query tell a bad key (401) from a task that is
     not the caller's (404), in the order the other routes answer."""
     if api_key:
-        found = await fast_reads.task_for_key(security.hash_api_key(api_key), task_id)
+        found = await fast_reads.task_for_key(security.hash_api_key(api_key), task_id, PUBLIC_FIELDS)
         if found:
             task, key = found
             await auth.touch_key(key)
@@ -181,7 +154,11 @@ async def list_with_key(
         raise
     if api_key:
         found = await fast_reads.page_for_key(
-            security.hash_api_key(api_key), statuses=_statuses(status), after=after, limit=limit + 1
+            security.hash_api_key(api_key),
+            PUBLIC_FIELDS,
+            statuses=_statuses(status),
+            after=after,
+            limit=limit + 1,
         )
         if found:
             rows, key = found
@@ -199,10 +176,12 @@ async def cancel(
     Higgsfield accepted that. Anything else is a Conflict."""
     if await transitions.cancel_pending(blobs, client_id, task_id):
         return await get(client_id, task_id)
-    rows = await Task.filter(id=task_id, client_id=client_id).values("status", "job_set_id", "upstream_api")
+    rows = await Task.filter(id=task_id, client_id=client_id).values(
+        "status", "upstream_job_id", "upstream_api"
+    )
     if not rows:
         raise NotFound("Task not found")
-    status, request_id, version = rows[0]["status"], rows[0]["job_set_id"], rows[0]["upstream_api"]
+    status, request_id, version = rows[0]["status"], rows[0]["upstream_job_id"], rows[0]["upstream_api"]
     if status in FINAL_STATUSES:
         raise Conflict(f"The task is already {status}")
     if not request_id:

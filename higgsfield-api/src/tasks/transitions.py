@@ -75,7 +75,7 @@ async def submitted(
     now = utcnow()
     won = await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.SUBMITTING).update(
         status=TaskStatus.QUEUED,
-        job_set_id=request_id,
+        upstream_job_id=request_id,
         attempts=attempts,
         submitted_at=now,
         updated_at=now,
@@ -154,9 +154,9 @@ async def follow_upstream(task_id: uuid.UUID, old_status: str, status: TaskStatu
 async def reconcile_submitting(blobs: BlobStore, task_id: uuid.UUID, request_id: str) -> bool:
     """A task whose submission answer was lost, named by Higgsfield's webhook: it has the job after all."""
     now = utcnow()
-    won = await Task.filter(id=task_id, status=TaskStatus.SUBMITTING, job_set_id=None).update(
+    won = await Task.filter(id=task_id, status=TaskStatus.SUBMITTING, upstream_job_id=None).update(
         status=TaskStatus.QUEUED,
-        job_set_id=request_id,
+        upstream_job_id=request_id,
         submitted_at=now,
         updated_at=now,
         next_attempt_at=now,

@@ -69,7 +69,7 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
     working_on(row["id"])  # this read runs in an asyncio task of its own (gather)
     async with limit:
         try:
-            state = await ctx.higgsfield.of(row["upstream_api"]).status(row["job_set_id"])
+            state = await ctx.higgsfield.of(row["upstream_api"]).status(row["upstream_job_id"])
         except UpstreamPermanent as exc:
             if exc.status_code == 404 and await transitions.follow_upstream(
                 row["id"],
@@ -79,10 +79,10 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
             ):
                 ctx.on_final()
             elif exc.status_code != 404:
-                logger.error("Reading job set %s failed: %s", row["job_set_id"], exc)
+                logger.error("Reading job set %s failed: %s", row["upstream_job_id"], exc)
             return
         except UpstreamError as exc:
-            logger.warning("Reading job set %s will be retried: %s", row["job_set_id"], exc)
+            logger.warning("Reading job set %s will be retried: %s", row["upstream_job_id"], exc)
             return
     if await apply_state(row["id"], row["status"], state):
         logger.info("Task %s is now %s", row["id"], state.status)
@@ -145,7 +145,7 @@ async def poll_in_flight(ctx: JobContext) -> int:
             )
             if not ids:
                 return read
-            rows = await Task.filter(id__in=ids).values("id", "status", "job_set_id", "upstream_api")
+            rows = await Task.filter(id__in=ids).values("id", "status", "upstream_job_id", "upstream_api")
             batch = asyncio.create_task(_read_batch(ctx, limit, token, rows))
             if reading is not None:
                 await reading  # at most two batches at once: one finishing, one starting

@@ -22,6 +22,7 @@ from datetime import timedelta
 from tortoise.expressions import Q
 
 from src.core.clock import utcnow
+from src.core.config import reveal
 from src.db import fast_reads
 from src.db.models import Client, DispatchState, Task, TaskStatus
 from src.jobs import leases
@@ -29,6 +30,7 @@ from src.jobs.claims import claim_batch, lease_free, new_claim_token, update_cla
 from src.jobs.context import JobContext
 from src.metrics import prometheus as metrics
 from src.tasks import image_store, transitions
+from src.tasks.schemas import TaskFields
 from src.upstream import webhooks
 from src.upstream.errors import ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
 from src.upstream.generations import Submission
@@ -82,17 +84,13 @@ async def claim_next(ctx: JobContext, token: str) -> uuid.UUID | None:
 
 
 def submission(ctx: JobContext, task: Task) -> Submission:
+    stored = {name: getattr(task, name) for name in TaskFields.model_fields}
     return Submission(
-        model=task.model,
-        prompt=task.prompt,
+        fields=TaskFields.model_construct(**stored),  # as it was checked when it was stored
         image_url=str(task.image_url),
-        duration=task.duration,
         motion_id=task.motion_id,
-        motion_strength=task.motion_strength,
-        seed=task.seed,
-        enhance_prompt=task.enhance_prompt,
         webhook_url=webhooks.url_for(ctx.settings, task.id),
-        webhook_secret=ctx.settings.hf_webhook_secret,
+        webhook_secret=reveal(ctx.settings.hf_webhook_secret),
     )
 
 

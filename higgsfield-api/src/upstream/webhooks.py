@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from src.blobs import BlobStore
 from src.core.clock import utcnow
-from src.core.config import Settings
+from src.core.config import Settings, reveal
 from src.core.errors import InvalidField, NotFound, Unauthorized
 from src.core.security import same_secret
 from src.db.models import UPSTREAM_STATUSES, Task
@@ -37,9 +37,10 @@ def task_token(secret: str, task_id: uuid.UUID) -> str:
 
 def url_for(settings: Settings, task_id: uuid.UUID) -> str | None:
     """The webhook URL given to Higgsfield with a task, or None when webhooks are off."""
-    if not settings.hf_webhook_url or not settings.hf_webhook_secret:
+    secret = reveal(settings.hf_webhook_secret)
+    if not settings.hf_webhook_url or not secret:
         return None
-    query = urlencode({"task": str(task_id), "token": task_token(settings.hf_webhook_secret, task_id)})
+    query = urlencode({"task": str(task_id), "token": task_token(secret, task_id)})
     return f"{settings.hf_webhook_url}?{query}"
 
 
@@ -61,12 +62,13 @@ def _task_id(hint: str | None) -> uuid.UUID | None:
 def _authorized_task(settings: Settings, call: WebhookCall) -> tuple[uuid.UUID | None, bool]:
     """(the task the call names, whether it speaks for that task only). The shared secret (v1)
     opens every job; a task token opens that task's job only. Anything else is a 401."""
-    if not settings.hf_webhook_url or not settings.hf_webhook_secret:
+    secret = reveal(settings.hf_webhook_secret)
+    if not settings.hf_webhook_url or not secret:
         raise NotFound("Not Found")  # not configured: the route does not exist
     task_id = _task_id(call.task)
-    if same_secret(call.secret, settings.hf_webhook_secret):
+    if same_secret(call.secret, secret):
         return task_id, False
-    if task_id is not None and same_secret(call.token, task_token(settings.hf_webhook_secret, task_id)):
+    if task_id is not None and same_secret(call.token, task_token(secret, task_id)):
         return task_id, True
     raise Unauthorized("Invalid webhook secret or token")
 
@@ -88,7 +90,7 @@ async def called(settings: Settings, blobs: BlobStore, call: WebhookCall) -> int
     if task_id is not None and await transitions.reconcile_submitting(blobs, task_id, job_id):
         logger.warning("Task %s reconciled with Higgsfield job %s from a webhook", task_id, job_id)
     now = utcnow()
-    due = Task.filter(job_set_id=job_id, status__in=list(UPSTREAM_STATUSES), next_attempt_at__gt=now)
+    due = Task.filter(upstream_job_id=job_id, status__in=list(UPSTREAM_STATUSES), next_attempt_at__gt=now)
     if by_token:
         due = due.filter(id=task_id)  # a token speaks for its own task only
     return await due.update(next_attempt_at=now)

@@ -6,13 +6,14 @@ import uuid
 
 from src.blobs import BlobStore
 from src.db.models import TaskImage
+from src.tasks.schemas import TaskFields
 from src.tasks.service import NewTask
 from tests.support.images import png
 
 
 def new_task(prompt: str = "") -> NewTask:
     """A small PNG, the default motion, model and duration, no callback."""
-    return NewTask(prompt, "GENERAL", "standard", 5, None, 0.5, None, False, None, png(), "image/png")
+    return NewTask(TaskFields(prompt=prompt), png(), "image/png")
 
 
 async def has_image(blobs: BlobStore, task_id: str | uuid.UUID) -> bool:

@@ -4,7 +4,7 @@ from tortoise import fields
 
 # Logins become unique without regard to case: clients.login_key holds LOWER(login) under a
 # unique index, and every lookup goes through it. Logins are ASCII ([A-Za-z0-9_.@-]), where
-# SQL's LOWER() is Python's str.lower() (src/repository/models/clients.py: login_key).
+# SQL's LOWER() is Python's str.lower() (src/db/models/clients.py: login_key).
 #
 # A database may already hold logins that differ only in case (SQLite compared them with case):
 # the migration then stops before it changes anything, naming them, and the operator decides

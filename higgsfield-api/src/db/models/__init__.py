@@ -5,8 +5,6 @@ from src.db.models.coordination import DispatchState, LoginFailure, WorkerLease
 from src.db.models.motions import Motion
 from src.db.models.tasks import (
     FINAL_STATUSES,
-    PUBLIC_STATUSES,
-    PUBLIC_TASK_FIELDS,
     UPSTREAM_STATUSES,
     CallbackAttempt,
     IdempotencyKey,
@@ -17,8 +15,6 @@ from src.db.models.tasks import (
 
 __all__ = [
     "FINAL_STATUSES",
-    "PUBLIC_STATUSES",
-    "PUBLIC_TASK_FIELDS",
     "UPSTREAM_STATUSES",
     "ApiKey",
     "CallbackAttempt",

@@ -8,7 +8,7 @@ from tortoise.models import Model
 
 def login_key(login: str) -> str:
     """Logins are unique and matched without regard to case: "CAROL" is "carol". Logins are
-    ASCII (`[A-Za-z0-9_.@-]`), where this is also what SQL's LOWER() gives (migration 0004)."""
+    ASCII (`[A-Za-z0-9_.@-]`), where this is also what SQL's LOWER() gives (migration 0005)."""
     return login.lower()
 
 
@@ -18,7 +18,7 @@ class Client(Model):
     login = fields.CharField(max_length=64, unique=True)
     # `login_key(login)`, set on every save: registration, login, disabling and the failed-login
     # count look clients up by it. Nullable only because SQLite cannot add a NOT NULL column to
-    # a table with rows without rebuilding it; migration 0004 fills it for the rows it finds.
+    # a table with rows without rebuilding it; migration 0005 fills it for the rows it finds.
     login_key = fields.CharField(max_length=64, unique=True, null=True)
     password_hash = fields.CharField(max_length=255)
     # Needed in clear to sign callbacks; returned to the client at registration and login.

@@ -21,28 +21,6 @@ class TaskStatus(StrEnum):
 
 FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.NSFW, TaskStatus.CANCELED})
 UPSTREAM_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.IN_PROGRESS})
-PUBLIC_STATUSES = tuple(s for s in TaskStatus if s is not TaskStatus.SUBMITTING)
-# The task columns a client sees (shaped by src/tasks/service.py `public`), in answer order.
-PUBLIC_TASK_FIELDS = (
-    "id",
-    "status",
-    "prompt",
-    "motion",
-    "model",
-    "duration",
-    "metadata",
-    "video_url",
-    "thumbnail_url",
-    "error",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "callback_url",
-    "callback_delivered",
-    "callback_attempts",
-    "callback_last_status",
-    "callback_error",
-)
 
 
 class Task(Model):
@@ -63,12 +41,12 @@ class Task(Model):
     enhance_prompt = fields.BooleanField(default=False)
 
     # The client's image waits in the blob store (src/blobs/) under this key until Higgsfield has
-    # it; NULL for tasks stored before 0005, whose image is in task_images.
+    # it; NULL for tasks stored before 0006, whose image is in task_images.
     image_key = fields.CharField(max_length=64, null=True)
     image_type = fields.CharField(max_length=32, null=True)
     image_url = fields.TextField(null=True)  # the upstream public_url once uploaded
     # Higgsfield's id of the job: the job set's id on v1, the request_id on v2.
-    job_set_id = fields.CharField(max_length=64, null=True, unique=True)
+    upstream_job_id = fields.CharField(max_length=64, null=True, unique=True)
     # The API generation the task was sent with (HF_API_VERSION then), followed with after an upgrade.
     # Rows from before the column existed were all sent with v1.
     upstream_api = fields.CharField(max_length=4, default="v1", db_default="v1")
@@ -111,7 +89,7 @@ class Task(Model):
 class TaskImage(Model):
     """The client's image, kept until Higgsfield has it, then deleted.
 
-    Only tasks stored before migration 0005 have one: newer images are in the blob store.
+    Only tasks stored before migration 0006 have one: newer images are in the blob store.
     """
 
     task: fields.OneToOneRelation[Task] = fields.OneToOneField(

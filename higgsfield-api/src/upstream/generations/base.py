@@ -6,19 +6,17 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from src.tasks.schemas import TaskFields
+
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """One image-to-video job as the service asks for it, whatever the generation."""
+    """One image-to-video job as the service asks for it, whatever the generation: the client's
+    fields as stored, and what the service added."""
 
-    model: str  # the API's name: lite | standard | turbo
-    prompt: str
+    fields: TaskFields
     image_url: str
-    duration: int
     motion_id: str
-    motion_strength: float
-    seed: int | None = None
-    enhance_prompt: bool = False
     webhook_url: str | None = None  # where Higgsfield calls when the job ends
     webhook_secret: str | None = None  # sent along on v1 only (v2 has no secret)
 

@@ -22,15 +22,16 @@ class V1(Generation):
 
     def submit(self, submission: Submission) -> Call:
         """DoP documents no duration: it is kept with the task, not sent."""
+        task = submission.fields
         params: dict[str, Any] = {
-            "model": MODELS[submission.model],
-            "prompt": submission.prompt,
-            "motions": [{"id": submission.motion_id, "strength": submission.motion_strength}],
+            "model": MODELS[task.model],
+            "prompt": task.prompt,
+            "motions": [{"id": submission.motion_id, "strength": task.motion_strength}],
             "input_images": [{"type": "image_url", "image_url": submission.image_url}],
         }
-        if submission.seed is not None:
-            params["seed"] = submission.seed
-        if submission.enhance_prompt:
+        if task.seed is not None:
+            params["seed"] = task.seed
+        if task.enhance_prompt:
             params["enhance_prompt"] = True
         body: dict[str, Any] = {"params": params}
         if submission.webhook_url:

@@ -27,19 +27,20 @@ class V2(Generation):
     def submit(self, submission: Submission) -> Call:
         """v2 documents `image_url`, `prompt`, `duration` and `seed` for DoP, and no motion field:
         the motion is kept with the task, not sent (nor `motion_strength`, `enhance_prompt`)."""
-        path = self.models.get(submission.model)
+        task = submission.fields
+        path = self.models.get(task.model)
         if path is None:
             raise UpstreamPermanent(
-                f"No v2 model path for the model {submission.model!r} (HF_V2_MODELS names: "
+                f"No v2 model path for the model {task.model!r} (HF_V2_MODELS names: "
                 f"{', '.join(sorted(self.models)) or 'none'})"
             )
         body: dict[str, Any] = {
             "image_url": submission.image_url,
-            "prompt": submission.prompt,
-            "duration": submission.duration,
+            "prompt": task.prompt,
+            "duration": task.duration,
         }
-        if submission.seed is not None:
-            body["seed"] = submission.seed
+        if task.seed is not None:
+            body["seed"] = task.seed
         params = {"hf_webhook": submission.webhook_url} if submission.webhook_url else None
         return Call("POST", f"/{path}", json=body, params=params)
 
