@@ -1,15 +1,13 @@
 """The built-in Higgsfield sandbox: a fake upstream so the whole flow works without credentials.
 
-The service mounts it with `app.mount("/sandbox", create_sandbox_app(...))` and talks to it
-over HTTP on loopback exactly as it talks to Higgsfield, so the sandbox exercises the real
-client code; the service's tests serve it over loopback the same way and turn its knobs
-(`src.sandbox.state`). It speaks both API generations at once (v1's `/v1/...` routes and v2's
-`/higgsfield-ai/dop/...` and `/requests/...`), so it follows whichever HF_API_VERSION the service
-runs with. Any worker, before or after a restart, answers the same for the same job
-(`src.sandbox.jobs`); only a v2 cancel is kept in the memory of the worker that took it.
+The service mounts it at `/sandbox` and talks to it over HTTP on loopback exactly as it talks to
+Higgsfield; the tests serve it the same way and turn its knobs (`src.sandbox.state`). It speaks
+both API generations at once (v1's `/v1/...` routes, v2's `/higgsfield-ai/dop/...` and
+`/requests/...`). Any worker, before or after a restart, answers the same for the same job
+(`src.sandbox.jobs`); only a v2 cancel stays in the memory of the worker that took it.
 
-Try every ending by prompt: a prompt containing `nsfw` ends `nsfw`, one containing
-`explode` ends `failed`, anything else ends `completed` with a tiny real MP4.
+Try every ending by prompt: `nsfw` ends `nsfw`, `explode` ends `failed`, anything else ends
+`completed` with a tiny real MP4.
 """
 
 from __future__ import annotations
@@ -19,9 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 
-from src.sandbox.faults import Fault
 from src.sandbox.jobs import Job
 from src.sandbox.protocol import (
     DopRequest,
@@ -29,18 +26,16 @@ from src.sandbox.protocol import (
     V2DopRequest,
     authorized,
     base_url,
-    cancel_refused,
     check_motions,
-    invalid_credentials,
     job_set_json,
     not_found,
     v2_request_json,
 )
-from src.sandbox.state import Sandbox
+from src.sandbox.state import Fault, Sandbox
 from src.sandbox.uploads import UploadSigner
 
-# The results every completed job serves, kept in the repository (not made at run time): 2 s of
-# ffmpeg's `testsrc2` at 64x64, 12 fps, H.264 baseline, yuv420p, `+faststart`; its first frame.
+# What every completed job serves: 2 s of ffmpeg's `testsrc2` at 64x64 (H.264, `+faststart`)
+# and its first frame.
 ASSET_DIR = Path(__file__).with_name("assets")
 MEDIA_TYPES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg"}
 # Storage URLs (the PUT, public files, outputs) are open, as presigned ones are.
@@ -70,7 +65,7 @@ async def fault_gate(request: Request) -> Fault | None:
     generation = "any" if route.name == "upload_url" else "v1" if route.path.startswith("/v1/") else "v2"
     key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
     if route.name not in OPEN_ENDPOINTS and not authorized(request.headers, generation, key, secret):
-        raise invalid_credentials()
+        raise HTTPException(401, "Invalid credentials")
     return fault
 
 
@@ -83,9 +78,9 @@ async def settle(fault: Fault | None) -> None:
 
 
 def create_sandbox_app(**settings: Any) -> FastAPI:
-    """A Higgsfield look-alike; `settings` are `SandboxSettings`, and `app.state.sandbox` is its
-    state. Every route is named after its endpoint (`src.sandbox.faults.ENDPOINTS`) and passes
-    the fault gate before anything else."""
+    """A Higgsfield look-alike; `settings` are `SandboxSettings`, `app.state.sandbox` its state.
+    Every route is named after its endpoint (`src.sandbox.state.ENDPOINTS`) and passes the fault
+    gate before anything else."""
     sandbox = Sandbox(**settings)
     app = FastAPI(title="Higgsfield sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.sandbox = sandbox
@@ -127,8 +122,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
 
     @app.post("/v1/image2video/dop", name="dop")
     async def image2video_dop(body: DopRequest, request: Request, fault: Gate) -> dict[str, Any]:
-        """Keeps the body as sent; a `webhook` in it is never called: the service's poller, its
-        source of truth, finds the end anyway."""
+        """Keeps the body as sent; a `webhook` in it is never called (the service polls anyway)."""
         check_motions(body, {motion.id for motion in sandbox.settings.motions})
         raw = await request.json()
         job = sandbox.submit(raw, body.params.prompt, version="v1", path="/v1/image2video/dop")
@@ -145,7 +139,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
     async def v2_dop(
         variant: Literal["standard", "preview"], body: V2DopRequest, request: Request, fault: Gate
     ) -> dict[str, Any]:
-        """v2 image-to-video; the query (`?hf_webhook=`) is kept with the body, never called."""
+        """The query (`?hf_webhook=`) is kept with the body, never called."""
         path, query = f"/higgsfield-ai/dop/{variant}", dict(request.query_params)
         job = sandbox.submit(await request.json(), body.prompt, version="v2", path=path, query=query)
         await settle(fault)
@@ -160,7 +154,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
     @app.post("/requests/{request_id}/cancel", name="cancel", status_code=202)
     async def v2_cancel(request_id: str, fault: Gate) -> Response:
         if not sandbox.cancel(request_id):
-            raise cancel_refused()
+            raise HTTPException(400, "The request has already started and cannot be canceled")
         await settle(fault)
         return Response(status_code=202)
 
