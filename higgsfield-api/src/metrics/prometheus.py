@@ -1,10 +1,8 @@
 """The service's Prometheus metrics, and their rendering for `GET /metrics`.
 
-Counters and histograms are updated where things happen (the access middleware, the
-Higgsfield client, the callback and tidy-up jobs). With `PROMETHEUS_MULTIPROC_DIR` set (see
-`multiproc.py`) every worker writes them to files there and a scrape adds up all workers;
-otherwise they live in this process. The task gauges are read from the database at scrape
-time (`task_gauges.py`), so they are the same whichever worker answers.
+With `PROMETHEUS_MULTIPROC_DIR` set (`multiproc.py`) every worker writes its counts to files
+there and a scrape adds up all workers; otherwise they live in this process. The task gauges
+are read from the database at scrape time (`task_gauges.py`), the same whichever worker answers.
 """
 
 from __future__ import annotations
@@ -105,27 +103,15 @@ def observe_upstream_refusal(endpoint: str, status: int) -> None:
     upstream_refusals.labels(endpoint, str(status)).inc()
 
 
-def observe_callback_attempt(outcome: str) -> None:
-    callback_attempts.labels(outcome).inc()
-
-
 def observe_given_up(reason: str, count: int) -> None:
     if count:
         tasks_given_up.labels(reason).inc(count)
 
 
-def render(*extra: Collector) -> bytes:
-    """The exposition: this process's metrics (or all workers' in multiprocess mode), then the
-    `extra` collectors (the task gauges read for this scrape)."""
+def render(extra: Collector | None = None) -> bytes:
+    """This process's metrics (or all workers' in multiprocess mode), then `extra`'s."""
+    registry = REGISTRY
     if os.environ.get(ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        text = generate_latest(registry)
-    else:
-        text = generate_latest(REGISTRY)
-    if extra:
-        scrape = CollectorRegistry(auto_describe=False)
-        for collector in extra:
-            scrape.register(collector)
-        text += generate_latest(scrape)
-    return text
+    return generate_latest(registry) + (generate_latest(extra) if extra else b"")
