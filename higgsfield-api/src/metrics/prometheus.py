@@ -80,18 +80,10 @@ for _outcome in ("delivered", "retrying", "given_up", "refused"):
 for _reason in ("run_deadline", "submit_deadline", "unknown_outcome"):
     tasks_given_up.labels(_reason)
 
-# `.labels()` validates and locks on every call; the label sets are few, so keep the children.
-_http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    key = (method, route, status)
-    children = _http_children.get(key)
-    if children is None:
-        labels = (method, route, str(status))
-        children = _http_children[key] = (http_requests.labels(*labels), http_duration.labels(*labels))
-    children[0].inc()
-    children[1].observe(seconds)
+    http_requests.labels(method, route, str(status)).inc()
+    http_duration.labels(method, route, str(status)).observe(seconds)
 
 
 def observe_upstream(endpoint: str, outcome: str, seconds: float) -> None:

@@ -136,7 +136,7 @@ class Sandbox:
     def fail_next(
         self,
         endpoint: str,
-        statuses: Iterable[int],
+        statuses: Iterable[int | None],
         *,
         delay: float = 0.0,
         after: bool = False,
@@ -149,8 +149,7 @@ class Sandbox:
     def hang_next(self, endpoint: str, seconds: float, *, count: int = 1, after: bool = False) -> None:
         """The next `count` calls answer normally but only after `seconds`. Without `after` the
         work is done once the delay is over, even if the client gave up; with it, at once."""
-        with self._lock:
-            self._queue_of(endpoint).extend([Fault(delay=seconds, after=after)] * count)
+        self.fail_next(endpoint, [None] * count, delay=seconds, after=after)
 
     def set_fault_rate(
         self,
