@@ -11,14 +11,19 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from src import blobs
+from src.auth.router import router as auth_router
 from src.core.config import SANDBOX_PREFIX, Settings
 from src.core.log_redaction import install_log_redaction
 from src.db.orm import register_orm
+from src.health.router import router as health_router
 from src.jobs.context import JobContext
-from src.routes import include_routers
+from src.metrics.router import router as metrics_router
+from src.motions.router import router as motions_router
 from src.scheduling import build_jobs
+from src.tasks.router import router as tasks_router
 from src.upstream.client import Upstream
 from src.upstream.http_pool import ShardedHttp
+from src.upstream.webhook_router import router as webhook_router
 from src.web.deps import AppState
 from src.web.docs import install_docs
 from src.web.error_handlers import register_error_handlers
@@ -26,18 +31,13 @@ from src.web.middleware import install_middleware
 
 logger = logging.getLogger(__name__)
 
-
-NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-
 # Connections besides the poller's and the submitter's: the catalog refresh, a webhook check.
 SPARE_CONNECTIONS = 8
 
 
 def upstream_http(settings: Settings) -> ShardedHttp:
     """The one HTTP client for Higgsfield: room for POLL_CONCURRENCY job-set reads plus
-    HF_MAX_CONCURRENCY submissions at once, all kept alive (with httpx's default of 20 keep-alive
-    connections a poll round would keep closing and reopening the rest), spread over small
-    pools (see `ShardedHttp`)."""
+    HF_MAX_CONCURRENCY submissions at once, all kept alive, spread over small pools."""
     timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
     connections = settings.poll_concurrency + settings.hf_max_concurrency + SPARE_CONNECTIONS
     return ShardedHttp(connections, timeout=timeout, follow_redirects=False)
@@ -45,30 +45,25 @@ def upstream_http(settings: Settings) -> ShardedHttp:
 
 @asynccontextmanager
 async def lifespan(settings: Settings) -> AsyncIterator[AppState]:
-    """Opens the blob store, the ORM, the HTTP clients and the scheduler, and yields them as the
-    app's state (each request reads it through src/web/deps.py); closes them in reverse."""
+    """Opens the blob store, the ORM, the HTTP clients and the scheduler, yields them as the app's
+    state (src/web/deps.py) and closes them in reverse."""
     if settings.sandbox:
         logger.warning(
             "SANDBOX MODE: no HF_API_KEY/HF_API_SECRET set; tasks go to the built-in fake Higgsfield at %s. "
             "No real videos are made.",
             settings.upstream_base_url,
         )
-    logger.info(
-        "New tasks go to Higgsfield's %s API at %s (HF_API_VERSION)",
-        settings.hf_api_version,
-        settings.upstream_base_url,
-    )
+    version, url = settings.hf_api_version, settings.upstream_base_url
+    logger.info("New tasks go to Higgsfield's %s API at %s (HF_API_VERSION)", version, url)
     async with (
         blobs.open_store(settings) as blob_store,
         register_orm(settings),
         upstream_http(settings) as http,
         # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
-        httpx.AsyncClient(
-            timeout=settings.callback_timeout_seconds, follow_redirects=False
-        ) as callbacks_http,
+        httpx.AsyncClient(timeout=settings.callback_timeout_seconds, follow_redirects=False) as callback_http,
     ):
         upstream = Upstream.from_settings(http, settings)
-        jobs = build_jobs(JobContext(settings, upstream, blob_store, callbacks_http=callbacks_http))
+        jobs = build_jobs(JobContext(settings, upstream, blob_store, callbacks_http=callback_http))
         if settings.catalog_is_local:
             await jobs.catalog.run()  # before the server listens: see motions/refresh.py
         jobs.scheduler.start()
@@ -93,14 +88,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lambda _app: lifespan(settings),
         docs_url=None,  # served without a CDN by install_docs
         redoc_url=None,
-        # Metrics are Prometheus' (/metrics) and logs JSON lines; FastAPI's native OpenTelemetry
-        # would otherwise look for configured providers on every request.
-        telemetry=NO_OPENTELEMETRY,
+        # Metrics are Prometheus' and logs JSON lines; FastAPI's OpenTelemetry would otherwise
+        # look for configured providers on every request.
+        telemetry=TelemetryConfig(tracing=False, metrics=False, logs=False),
     )
     install_log_redaction()
     register_error_handlers(app)
     install_middleware(app, settings)
-    include_routers(app)
+    # Routes are matched in order: the task routes, which clients call most, come first.
+    for router in (tasks_router, motions_router, auth_router, webhook_router, health_router, metrics_router):
+        app.include_router(router)
+    # FastAPI adds its own routes (/openapi.json) first: a stable sort puts them after ours.
+    own = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) in own)
     install_docs(app)
     if settings.sandbox:
         from src.sandbox.app import create_sandbox_app

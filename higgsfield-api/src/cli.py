@@ -1,7 +1,5 @@
-"""Command line of the service: `python -m src.cli {init-env,migrate,serve}`.
-
-Configuration errors end the command with one line naming the setting, not a traceback.
-"""
+"""`python -m src.cli {init-env,migrate,serve}`: a configuration error ends the command with one
+line naming the setting, not a traceback."""
 
 from __future__ import annotations
 
@@ -19,7 +17,6 @@ from src.core.config import REPO_DIR, SERVICE_DIR, Settings
 
 ENV_FILE = REPO_DIR / ".env"
 ENV_EXAMPLE = REPO_DIR / ".env.example"
-GENERATED = ("ADMIN_TOKEN", "UUID_TEST_CHECK")
 DB_SETTINGS = "DATABASE_URL / DB_* settings"
 MYSQL_UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR: the server answered, the database is not there
 
@@ -49,8 +46,7 @@ def init_env(env_file: Path = ENV_FILE, example: Path = ENV_EXAMPLE) -> None:
     env_file.write_text("\n".join(lines) + "\n")
     env_file.chmod(0o600)
     print(f"Wrote {env_file.name} with fresh secrets:")
-    for key in GENERATED:
-        print(f"  {key}={values[key]}")
+    print("\n".join(f"  {key}={value}" for key, value in values.items()))
 
 
 def check_database(settings: Settings) -> None:
@@ -61,20 +57,20 @@ def check_database(settings: Settings) -> None:
     import pymysql
     from tortoise.backends.base.config_generator import expand_db_url
 
-    credentials = expand_db_url(settings.db_url)["credentials"]
-    server = credentials.get("unix_socket") or f"{credentials.get('host')}:{credentials.get('port')}"
+    found = expand_db_url(settings.db_url)["credentials"]
+    server = found.get("unix_socket") or f"{found.get('host')}:{found.get('port')}"
+    name = found.get("database")
     try:
         pymysql.connect(
-            host=credentials.get("host"),
-            port=int(credentials.get("port") or 3306),
-            user=credentials.get("user"),
-            password=credentials.get("password") or "",
-            database=credentials.get("database"),
-            unix_socket=credentials.get("unix_socket"),
+            host=found.get("host"),
+            port=int(found.get("port") or 3306),
+            user=found.get("user"),
+            password=found.get("password") or "",
+            database=name,
+            unix_socket=found.get("unix_socket"),
             connect_timeout=10,
         ).close()
     except pymysql.MySQLError as exc:
-        name = credentials.get("database")
         if exc.args and exc.args[0] == MYSQL_UNKNOWN_DATABASE:
             sys.exit(
                 f"Database error ({DB_SETTINGS}): the database {name!r} does not exist on {server}; "
@@ -83,31 +79,29 @@ def check_database(settings: Settings) -> None:
         sys.exit(f"Database error ({DB_SETTINGS}, database {name!r} on {server}): {exc}")
 
 
-async def _migrate(settings: Settings) -> None:
+def migrate(settings: Settings) -> None:
     from tortoise import Tortoise
-    from tortoise.migrations.api import migrate
+    from tortoise.migrations.api import migrate as apply_migrations
 
     from src.db.orm import tortoise_config
 
-    try:
-        await migrate(config=tortoise_config(settings))
-    finally:
-        await Tortoise.close_connections()
+    async def run() -> None:
+        try:
+            await apply_migrations(config=tortoise_config(settings))
+        finally:
+            await Tortoise.close_connections()
 
-
-def migrate(settings: Settings) -> None:
     check_database(settings)
     try:
-        asyncio.run(_migrate(settings))
+        asyncio.run(run())
     except Exception as exc:  # one clear line for the operator, not a traceback
         sys.exit(f"Migration failed ({DB_SETTINGS}, database {settings.db_url.split('@')[-1]}): {exc}")
     print("Database schema is up to date")
 
 
 def serve(settings: Settings) -> None:
-    """Uvicorn with JSON logs; its access log is off, as the service writes one line per request
-    itself (with the route template and the request id). Several workers share their metrics
-    through prometheus-client's multiprocess directory."""
+    """Uvicorn with JSON logs and without its access log (the service writes its own). Several
+    workers share their metrics through prometheus-client's multiprocess directory."""
     import uvicorn
 
     from src.core.logs import logging_config

@@ -1,5 +1,5 @@
-"""The APScheduler instance and its jobs, started inside the app's lifespan: the one place that
-wires each domain's job to its runner and its interval."""
+"""The APScheduler instance and its jobs (started inside the app's lifespan): each domain's job
+with its runner and its interval."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
 """Callback job: delivers the signed callback of every final task that asked for one.
 
-A final status makes the callback due (`src.tasks.transitions`). This job
-claims due callbacks like the other jobs claim tasks (a lease, so several processes never
-send the same callback at once), sends them with bounded concurrency, records every attempt
-as a `CallbackAttempt` row, and on failure makes the callback due again after an exponential
-backoff with jitter. It gives up only after an attempt that started once the retry window
-(counted from the task's `completed_at`) had passed also failed: with the defaults a receiver
-gets at least 24 hours to come back. An address the service may not send to
-(`src.callbacks.destinations`, checked before each attempt) ends the callback at once. Either
+A final status makes the callback due (`src.tasks.transitions`). The job claims due callbacks
+under a lease (so no two processes send one at once), sends them with bounded concurrency,
+records every attempt as a `CallbackAttempt` row, and on failure makes the callback due again
+after an exponential backoff with jitter. It gives up only after an attempt started past the
+retry window (from the task's `completed_at`) also failed. An address the service may not send
+to (`src.callbacks.destinations`, checked before each attempt) ends the callback at once. Either
 way the reason stays on the task (`callback_error`, shown as the callback's `error`).
 """
 
@@ -17,13 +15,11 @@ import asyncio
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import pydantic_core
 from tortoise.expressions import Q
 
 from src.callbacks import destinations
@@ -64,9 +60,8 @@ def due_filter(now: datetime) -> Q:
 
 
 async def clear_unrequested(now: datetime) -> int:
-    """Every final status sets `callback_due_at`, also on tasks without a `callback_url`
-    (a transition cannot tell). Clearing it keeps the indexed range the claim reads
-    (`callback_due_at <= now`) to the callbacks really waiting, however many tasks have ended."""
+    """Every final status sets `callback_due_at`, also without a `callback_url` (a transition
+    cannot tell); clearing it keeps the indexed range the claim reads to the real callbacks."""
     ids = await (
         Task.filter(callback_url__isnull=True, callback_due_at__lte=now)
         .limit(SWEEP_SIZE)
@@ -77,21 +72,6 @@ async def clear_unrequested(now: datetime) -> int:
     return await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
 
 
-@asynccontextmanager
-async def _http(ctx: JobContext) -> AsyncIterator[httpx.AsyncClient]:
-    """The app's callback client; a short-lived one when the context has none (a bare JobContext)."""
-    if ctx.callbacks_http is not None:
-        yield ctx.callbacks_http
-        return
-    async with httpx.AsyncClient(follow_redirects=False) as http:
-        yield http
-
-
-def _host(url: str) -> str:
-    """For logs: the receiver's host only, as a URL's path or query may carry the client's tokens."""
-    return urlsplit(url).hostname or "?"
-
-
 async def record(
     ctx: JobContext,
     row: dict[str, Any],
@@ -99,90 +79,70 @@ async def record(
     attempted_at: datetime,
     result: Attempt,
     *,
-    refused: bool = False,
+    refused: bool,
 ) -> None:
     """Records the attempt, then updates the task under the claim: delivered, due again, or
     ended (given up, or `refused`: an address the service may not send to)."""
     task_id: uuid.UUID = row["id"]
+    error = result.error[:255] if result.error else None
     await CallbackAttempt.create(
-        task_id=task_id,
-        attempted_at=attempted_at,
-        status_code=result.status_code,
-        error=result.error[:255] if result.error else None,
+        task_id=task_id, attempted_at=attempted_at, status_code=result.status_code, error=error
     )
     attempts = row["callback_attempts"] + 1
     fields: dict[str, Any] = {"callback_attempts": attempts, "callback_last_status": result.status_code}
-    now = utcnow()
+    # For logs: the receiver's host only, as a URL's path or query may carry the client's tokens.
+    host = urlsplit(row["callback_url"]).hostname or "?"
     window_ends = (row["completed_at"] or attempted_at) + ctx.settings.callback_retry_window
     if result.delivered:
         outcome = "delivered"
         fields.update(callback_delivered=True, callback_due_at=None)
         logger.info(
-            "Callback of task %s delivered on attempt %d (HTTP %s)",
-            task_id,
-            attempts,
-            fields["callback_last_status"],
+            "Callback of task %s delivered on attempt %d (HTTP %s)", task_id, attempts, result.status_code
         )
     elif refused:
         outcome = "refused"
         fields.update(callback_due_at=None, callback_error=result.error)
-        logger.warning(
-            "Callback of task %s to %s refused: %s", task_id, _host(row["callback_url"]), result.error
-        )
+        logger.warning("Callback of task %s to %s refused: %s", task_id, host, result.error)
     elif attempted_at >= window_ends:  # only an attempt started after the window ends is the last
         outcome = "given_up"
         last = f"not delivered within the retry window; last attempt: {result.error}"
         fields.update(callback_due_at=None, callback_error=last[:255])
         logger.warning(
             "Giving up the callback of task %s to %s after %d attempts over the retry window; last: %s",
-            task_id,
-            _host(row["callback_url"]),
-            attempts,
-            result.error,
+            *(task_id, host, attempts, result.error),
         )
     else:
         outcome = "retrying"
         delay = ctx.backoff(attempts, ctx.settings.callback_retry_max_seconds)
-        fields["callback_due_at"] = now + delay
+        fields["callback_due_at"] = utcnow() + delay
         logger.info(
             "Callback of task %s failed on attempt %d (%s); next try in %.1f s",
-            task_id,
-            attempts,
-            result.error,
-            delay.total_seconds(),
+            *(task_id, attempts, result.error, delay.total_seconds()),
         )
-    metrics.observe_callback_attempt(outcome)
+    metrics.callback_attempts.labels(outcome).inc()
     if not await update_claimed(task_id, token, **fields):
         logger.warning(
             "The claim on the callback of task %s ran out before the attempt was recorded", task_id
         )
 
 
-async def _deliver(
-    ctx: JobContext, http: httpx.AsyncClient, limit: asyncio.Semaphore, token: str, row: dict[str, Any]
-) -> None:
+async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
     working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
     secret: str = row.pop(SECRET_FIELD)
-    body = callbacks.payload(tasks.public(dict(row)))
+    # The same JSON a GET of the task answers: pydantic writes datetimes and UUIDs as the API does.
+    body = pydantic_core.to_json(tasks.public(dict(row)))
+    url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
     async with limit:
         attempted_at = utcnow()
-        refused = (
-            None
-            if ctx.settings.callback_allow_private
-            else await destinations.problem(
-                row["callback_url"], resolve_within=ctx.settings.callback_timeout_seconds
-            )
-        )
+        allowed = ctx.settings.callback_allow_private
+        refused = None if allowed else await destinations.problem(url, resolve_within=timeout)
         if refused:
             result = Attempt(None, refused)
         else:
+            assert ctx.callbacks_http is not None  # noqa: S101 - the lifespan gives the job its client
+            msg_id = callbacks.message_id(row["id"])
             result = await callbacks.deliver(
-                http,
-                row["callback_url"],
-                secret,
-                callbacks.message_id(row["id"]),
-                body,
-                timeout_seconds=ctx.settings.callback_timeout_seconds,
+                ctx.callbacks_http, url, secret, msg_id, body, timeout_seconds=timeout
             )
     await record(ctx, row, token, attempted_at, result, refused=refused is not None)
 
@@ -192,26 +152,24 @@ async def deliver_due_callbacks(ctx: JobContext) -> int:
     await clear_unrequested(utcnow())
     token = new_claim_token(ctx.worker_id)
     made = 0
-    async with _http(ctx) as http:
-        while True:
-            ids = await claim_batch(
-                filters=due_filter(utcnow()),
-                order_by=("callback_due_at",),
-                limit=BATCH_SIZE,
-                token=token,
-                lease_seconds=lease_seconds(ctx),
-            )
-            if not ids:
-                return made
-            rows = await Task.filter(id__in=ids, lease_owner=token).values(*tasks.PUBLIC_FIELDS, SECRET_FIELD)
-            limit = asyncio.Semaphore(CONCURRENCY)
-            results = await asyncio.gather(
-                *(_deliver(ctx, http, limit, token, row) for row in rows), return_exceptions=True
-            )
-            for row, outcome in zip(rows, results, strict=True):
-                if isinstance(outcome, BaseException):
-                    # Its lease runs out and a later round tries again.
-                    logger.error("Callback of task %s could not be processed", row["id"], exc_info=outcome)
-            made += len(rows)
-            if len(ids) < BATCH_SIZE:  # the due ones are done; failures wait for their backoff
-                return made
+    while True:
+        ids = await claim_batch(
+            filters=due_filter(utcnow()),
+            order_by=("callback_due_at",),
+            limit=BATCH_SIZE,
+            token=token,
+            lease_seconds=lease_seconds(ctx),
+        )
+        if not ids:
+            return made
+        rows = await Task.filter(id__in=ids, lease_owner=token).values(*tasks.PUBLIC_FIELDS, SECRET_FIELD)
+        limit = asyncio.Semaphore(CONCURRENCY)
+        results = await asyncio.gather(
+            *(_deliver(ctx, limit, token, row) for row in rows), return_exceptions=True
+        )
+        for row, outcome in zip(rows, results, strict=True):
+            if isinstance(outcome, BaseException):  # its lease runs out and a later round tries again
+                logger.error("Callback of task %s could not be processed", row["id"], exc_info=outcome)
+        made += len(rows)
+        if len(ids) < BATCH_SIZE:  # the due ones are done; failures wait for their backoff
+            return made

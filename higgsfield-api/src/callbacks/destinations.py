@@ -1,23 +1,13 @@
 """Where the service may send a client's callback: public addresses only, unless allowed.
 
-A callback URL is chosen by a client, so without a check any client could make the service
-POST to its own network (the database, a metadata endpoint, an admin port). One function,
-`problem`, judges a URL at both moments it matters: when the task is created (a 422) and
-before each delivery attempt (a refusal ends the callback, the reason shown on the task).
-It reads the host the way the connection will:
-
-- the host as written and as the HTTP client connects to it (httpx applies IDNA, so
-  `127。0。0。1` is 127.0.0.1), in lower case, trailing dots dropped;
-- an address in every spelling the system resolver accepts: the legacy IPv4 forms of
-  `inet_aton` (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`) and IPv6, where the IPv4
-  address inside an IPv4-mapped, IPv4-compatible, 6to4 or NAT64 address must be public too;
-- `localhost` and names under `.localhost` are this machine, without asking the resolver;
-- any other name is resolved (in the event loop's resolver threads, never blocking the loop,
-  and for a bounded time): every address it resolves to must be public. A name that does not
-  resolve (in time) passes: its delivery attempts fail like those to any unreachable host, and
-  each attempt checks it again, since what a name points to can change.
-
-CALLBACK_ALLOW_PRIVATE=true lifts the checks (for a receiver on the same network).
+A client chooses its callback URL, so unchecked it could make the service POST into its own
+network (the database, a metadata endpoint). `problem` judges a URL when the task is created
+(a 422) and before each delivery attempt (a refusal ends the callback), reading the host the way
+the connection will: as written and as httpx connects (IDNA: `127。0。0。1` is 127.0.0.1); in every
+address spelling the resolver accepts (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`, IPv6
+with an IPv4 address inside); `localhost` names as this machine; any other name resolved, every
+address public. A name that does not resolve in time passes: its attempts fail like those to
+any unreachable host, and each attempt checks it again. CALLBACK_ALLOW_PRIVATE=true lifts it all.
 """
 
 from __future__ import annotations
@@ -54,10 +44,8 @@ def normal_host(host: str) -> str:
 
 
 def parse_address(host: str) -> Address | None:
-    """The address a host spells, read as the system resolver reads it; None for a name.
-
-    IPv4 goes through `inet_aton`, the C library's own parser, which takes the decimal, hex,
-    octal and short forms the resolver takes (and a little more, which only refuses more)."""
+    """The address a host spells, read as the system resolver reads it (IPv4 through the C
+    library's `inet_aton`); None for a name."""
     host = normal_host(host)
     if ":" in host:
         try:
@@ -109,8 +97,6 @@ def _hosts(url: str, target: tuple[str, int] | None) -> set[str]:
 
 
 async def _resolve(host: str, port: int, within: float) -> list[Address]:
-    """The addresses the resolver gives for `host` now, as the connection would ask for them;
-    none when it fails or takes longer than `within` seconds."""
     try:
         async with asyncio.timeout(within):
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -120,10 +106,8 @@ async def _resolve(host: str, port: int, within: float) -> list[Address]:
 
 
 async def problem(url: str | None, *, resolve_within: float) -> str | None:
-    """Why the service may not POST to `url`; None when it may (or there is no URL).
-
-    The one rule for create and delivery. A name is resolved for at most `resolve_within`
-    seconds; one that does not resolve in that time passes."""
+    """Why the service may not POST to `url`; None when it may (or there is no URL). A name is
+    resolved for at most `resolve_within` seconds."""
     if not url:
         return None
     target = _target(url)

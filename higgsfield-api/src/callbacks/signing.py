@@ -1,10 +1,8 @@
 """Client callbacks, signed the Standard Webhooks way (https://www.standardwebhooks.com).
 
-A client verifies a callback with the `webhook_secret` it got at registration: the
-signature is an HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
-base64-decoded part of the secret after `whsec_`. This module signs and sends one
-attempt; when to try (and try again) is the callback job's business
-(`src.callbacks.delivery`).
+The signature is an HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
+base64-decoded part of the client's `webhook_secret` after `whsec_`. This module signs and sends
+one attempt; when to try (and try again) is `src.callbacks.delivery`'s business.
 """
 
 from __future__ import annotations
@@ -16,10 +14,8 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-import pydantic_core
 
 from src.core.security import WEBHOOK_SECRET_PREFIX
 
@@ -28,8 +24,8 @@ USER_AGENT = "higgsfield-api-callbacks/1.0"
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """What one delivery attempt got: the receiver's status (None when it never answered)
-    and a short reason when it is not a success. Never the body of either side."""
+    """The receiver's status (None when it never answered) and a short reason when it is not a
+    success. Never the body of either side."""
 
     status_code: int | None
     error: str | None = None
@@ -40,43 +36,16 @@ class Attempt:
 
 
 def message_id(task_id: uuid.UUID | str) -> str:
-    """A task has exactly one final event, so its id names the event (and stays the same on retries,
-    which lets receivers drop duplicates)."""
+    """A task has exactly one final event, so its id names the event (the same on retries, which
+    lets receivers drop duplicates)."""
     return f"msg_{task_id}"
-
-
-def signing_key(secret: str) -> bytes:
-    """The HMAC key: the base64 part of `whsec_<base64>`, decoded (the Standard Webhooks scheme)."""
-    return base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header value: `v1,<base64 HMAC-SHA256>`."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
-
-
-def signed_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """The headers of one attempt; the timestamp is taken per attempt, so receivers can refuse
-    replays of old requests."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
-    }
-
-
-def payload(task: dict[str, Any]) -> bytes:
-    """The public task (as `src.tasks.service.public` shapes it) as compact UTF-8 JSON.
-
-    pydantic's encoder writes datetimes and UUIDs the way the API's responses do, so the body
-    is the same JSON a GET of the task returns.
-    """
-    return pydantic_core.to_json(task)
 
 
 def _failure(exc: Exception) -> str:
@@ -93,9 +62,17 @@ async def deliver(
     http: httpx.AsyncClient, url: str, secret: str, msg_id: str, body: bytes, *, timeout_seconds: float
 ) -> Attempt:
     """POSTs one signed attempt. Redirects are never followed (a 3xx is a failure with its
-    status); `timeout_seconds` bounds the whole attempt, so a receiver that trickles bytes cannot hold a
-    worker. The receiver's answer body is not read."""
-    headers = signed_headers(secret, msg_id, body)
+    status); `timeout_seconds` bounds the whole attempt, so a receiver that trickles bytes cannot
+    hold a worker. The receiver's answer body is not read. The timestamp is taken per attempt, so
+    receivers can refuse replays."""
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
     try:
         async with asyncio.timeout(timeout_seconds):
             request = http.build_request("POST", url, content=body, headers=headers, timeout=timeout_seconds)

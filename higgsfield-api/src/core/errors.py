@@ -33,8 +33,7 @@ class UnsupportedMediaType(DomainError):
 
 
 class InvalidField(DomainError):
-    """A 422 in FastAPI's validation shape, naming the field at fault by its name only: where the
-    field was (the body, the query) is the web layer's to say."""
+    """A 422 in FastAPI's validation shape; where the field was (body, query) the web layer says."""
 
     status_code = 422
 
@@ -52,10 +51,8 @@ class ServiceUnavailable(DomainError):
 
 
 class RateLimited(DomainError):
-    """A 429: the caller must wait `retry_after` seconds (sent as Retry-After, at least 1)."""
-
     status_code = 429
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
-        self.retry_after = max(1, retry_after)
+        self.retry_after = max(1, retry_after)  # seconds, sent as Retry-After
         super().__init__(detail, headers={"Retry-After": str(self.retry_after)})

@@ -33,8 +33,6 @@ def _redact(value: Any) -> Any:
 
 
 class RedactArgsFilter(logging.Filter):
-    """Replaces sequences (SQL parameters), secret-named mapping values and partials in args."""
-
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(_redact(arg) for arg in record.args)

@@ -24,7 +24,7 @@ EXTRA_KEYS = ("method", "route", "status", "duration_ms")
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one compact JSON object; values that JSON lacks become strings."""
+    """One compact JSON object a record; values that JSON lacks become strings."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -51,8 +51,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def logging_config(level: str) -> dict[str, Any]:
-    """A `logging.config.dictConfig` for the service, also handed to uvicorn as its log_config,
-    so that the lines uvicorn writes before and after the app runs are JSON too."""
+    """The service's `dictConfig`, also uvicorn's log_config: its own lines are JSON too."""
     quiet = "WARNING" if logging.getLevelName(level) < logging.WARNING else level
     return {
         "version": 1,
@@ -78,9 +77,4 @@ def logging_config(level: str) -> dict[str, Any]:
 
 
 def configure_logging(settings: Settings) -> None:
-    # The lines never show thread or process names: records need not look them up (a few µs a
-    # line, on every request's access line).
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     logging.config.dictConfig(logging_config(settings.log_level))

@@ -11,7 +11,7 @@ from starlette.types import Scope
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
-# Set by the access middleware for the duration of one request; None outside requests.
+# Set by the access middleware for the duration of one request.
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 

@@ -52,20 +52,10 @@ def _no_constant(name: str) -> Any:
     raise InputProblem(f"holds {name}, which is not a JSON number: send finite numbers only")
 
 
-def _finite(text: str, number: float) -> None:
-    if not math.isfinite(number):
+def _finite(text: str) -> str:
+    if not math.isfinite(float(text)):
         raise InputProblem(f"holds the number {text[:20]}, out of a double's range (about ±1.8e308)")
-
-
-def _float(text: str) -> float:
-    number = float(text)
-    _finite(text, number)
-    return number
-
-
-def _int(text: str) -> int:
-    _finite(text, float(text))
-    return int(text)
+    return text
 
 
 def _depth(text: str) -> int:
@@ -100,7 +90,12 @@ def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     if _depth(raw) > max_depth:
         raise InputProblem(f"is nested deeper than {max_depth} levels")
     try:
-        value = json.loads(raw, parse_constant=_no_constant, parse_float=_float, parse_int=_int)
+        value = json.loads(
+            raw,
+            parse_constant=_no_constant,
+            parse_float=lambda text: float(_finite(text)),
+            parse_int=lambda text: int(_finite(text)),
+        )
     except RecursionError:
         raise InputProblem(f"is nested deeper than {max_depth} levels") from None
     _check_strings(value)

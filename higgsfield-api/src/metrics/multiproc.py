@@ -1,10 +1,6 @@
-"""prometheus-client's multiprocess mode for several uvicorn workers.
-
-Kept apart from the metrics module on purpose: prometheus-client picks its storage when it
-is first imported, from the process environment, so `PROMETHEUS_MULTIPROC_DIR` must be in
-`os.environ` before anything imports it. `serve` calls this before uvicorn starts the
-workers, which inherit the environment.
-"""
+"""prometheus-client's multiprocess mode for several uvicorn workers. Apart from the metrics
+module because prometheus-client picks its storage from the environment when first imported:
+`serve` sets `PROMETHEUS_MULTIPROC_DIR` before uvicorn starts the workers."""
 
 from __future__ import annotations
 
@@ -18,10 +14,8 @@ ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def prepare_multiprocess_dir(configured: Path | None, workers: int) -> Path | None:
-    """With a directory configured (the setting, from the environment or `.env`), empty it of
-    the last run's files and export it; with several workers and none configured, make a fresh
-    one for this run (removed at exit). With one worker and none configured, metrics live in
-    the process's memory: returns None."""
+    """The configured directory, emptied of the last run's files; with several workers and none
+    configured, a fresh one removed at exit; else None (metrics in the process's memory)."""
     os.environ.pop(ENV, None)  # an empty value would still switch prometheus-client's mode
     if configured:
         configured.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,8 @@
 """The service's Prometheus metrics, and their rendering for `GET /metrics`.
 
-Counters and histograms are updated where things happen (the access middleware, the
-Higgsfield client, the callback and tidy-up jobs). With `PROMETHEUS_MULTIPROC_DIR` set (see
-`multiproc.py`) every worker writes them to files there and a scrape adds up all workers;
-otherwise they live in this process. The task gauges are read from the database at scrape
-time (`task_gauges.py`), so they are the same whichever worker answers.
+With `PROMETHEUS_MULTIPROC_DIR` set (`multiproc.py`) every worker writes its counts to files
+there and a scrape adds up all workers; otherwise they live in this process. The task gauges
+are read from the database at scrape time (`task_gauges.py`), the same whichever worker answers.
 """
 
 from __future__ import annotations
@@ -82,18 +80,10 @@ for _outcome in ("delivered", "retrying", "given_up", "refused"):
 for _reason in ("run_deadline", "submit_deadline", "unknown_outcome"):
     tasks_given_up.labels(_reason)
 
-# `.labels()` validates and locks on every call; the label sets are few, so keep the children.
-_http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    key = (method, route, status)
-    children = _http_children.get(key)
-    if children is None:
-        labels = (method, route, str(status))
-        children = _http_children[key] = (http_requests.labels(*labels), http_duration.labels(*labels))
-    children[0].inc()
-    children[1].observe(seconds)
+    http_requests.labels(method, route, str(status)).inc()
+    http_duration.labels(method, route, str(status)).observe(seconds)
 
 
 def observe_upstream(endpoint: str, outcome: str, seconds: float) -> None:
@@ -105,27 +95,15 @@ def observe_upstream_refusal(endpoint: str, status: int) -> None:
     upstream_refusals.labels(endpoint, str(status)).inc()
 
 
-def observe_callback_attempt(outcome: str) -> None:
-    callback_attempts.labels(outcome).inc()
-
-
 def observe_given_up(reason: str, count: int) -> None:
     if count:
         tasks_given_up.labels(reason).inc(count)
 
 
-def render(*extra: Collector) -> bytes:
-    """The exposition: this process's metrics (or all workers' in multiprocess mode), then the
-    `extra` collectors (the task gauges read for this scrape)."""
+def render(extra: Collector | None = None) -> bytes:
+    """This process's metrics (or all workers' in multiprocess mode), then `extra`'s."""
+    registry = REGISTRY
     if os.environ.get(ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        text = generate_latest(registry)
-    else:
-        text = generate_latest(REGISTRY)
-    if extra:
-        scrape = CollectorRegistry(auto_describe=False)
-        for collector in extra:
-            scrape.register(collector)
-        text += generate_latest(scrape)
-    return text
+    return generate_latest(registry) + (generate_latest(extra) if extra else b"")

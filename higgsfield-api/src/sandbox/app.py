@@ -1,27 +1,26 @@
 """The built-in Higgsfield sandbox: a fake upstream so the whole flow works without credentials.
 
-The service mounts it with `app.mount("/sandbox", create_sandbox_app(...))` and talks to it
-over HTTP on loopback exactly as it talks to Higgsfield, so the sandbox exercises the real
-client code; the service's tests serve it over loopback the same way and turn its knobs
-(`src.sandbox.state`). It speaks both API generations at once (v1's `/v1/...` routes and v2's
-`/higgsfield-ai/dop/...` and `/requests/...`), so it follows whichever HF_API_VERSION the service
-runs with. Any worker, before or after a restart, answers the same for the same job
-(`src.sandbox.jobs`); only a v2 cancel is kept in the memory of the worker that took it.
+The service mounts it at `/sandbox` and talks to it over HTTP on loopback exactly as it talks to
+Higgsfield; the tests serve it the same way and turn its knobs (`src.sandbox.state`). It speaks
+both API generations at once (v1's `/v1/...` routes, v2's `/higgsfield-ai/dop/...` and
+`/requests/...`). Any worker, before or after a restart, answers the same for the same job
+(`src.sandbox.jobs`); only a v2 cancel stays in the memory of the worker that took it.
 
-Try every ending by prompt: a prompt containing `nsfw` ends `nsfw`, one containing
-`explode` ends `failed`, anything else ends `completed` with a tiny real MP4.
+Try every ending by prompt: `nsfw` ends `nsfw`, `explode` ends `failed`, anything else ends
+`completed` with a tiny real MP4.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Coroutine
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.routing import APIRoute
 
-from src.sandbox.faults import Fault
 from src.sandbox.jobs import Job
 from src.sandbox.protocol import (
     DopRequest,
@@ -29,18 +28,16 @@ from src.sandbox.protocol import (
     V2DopRequest,
     authorized,
     base_url,
-    cancel_refused,
     check_motions,
-    invalid_credentials,
     job_set_json,
     not_found,
     v2_request_json,
 )
-from src.sandbox.state import Sandbox
+from src.sandbox.state import ENDPOINTS, Sandbox
 from src.sandbox.uploads import UploadSigner
 
-# The results every completed job serves, kept in the repository (not made at run time): 2 s of
-# ffmpeg's `testsrc2` at 64x64, 12 fps, H.264 baseline, yuv420p, `+faststart`; its first frame.
+# What every completed job serves: 2 s of ffmpeg's `testsrc2` at 64x64 (H.264, `+faststart`)
+# and its first frame.
 ASSET_DIR = Path(__file__).with_name("assets")
 MEDIA_TYPES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg"}
 # Storage URLs (the PUT, public files, outputs) are open, as presigned ones are.
@@ -58,36 +55,39 @@ def asset_response(name: str) -> Response:
     return Response(asset_bytes(name), media_type=MEDIA_TYPES[name])
 
 
-async def fault_gate(request: Request) -> Fault | None:
-    """Count the call, apply a fault due before the work, check the credentials of the route's
-    generation (uploads: either); return a fault due after the work."""
-    sandbox: Sandbox = request.app.state.sandbox
-    route = request.scope["route"]
-    fault = sandbox.take_fault(route.name)
-    if fault is not None and not fault.after:
-        await fault.apply()
-        fault = None
-    generation = "any" if route.name == "upload_url" else "v1" if route.path.startswith("/v1/") else "v2"
-    key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
-    if route.name not in OPEN_ENDPOINTS and not authorized(request.headers, generation, key, secret):
-        raise invalid_credentials()
-    return fault
+class FaultRoute(APIRoute):
+    """A route named after its endpoint: it counts the call, applies a fault due before the work,
+    checks the credentials of its generation (uploads: either) and applies a fault due after."""
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.name not in ENDPOINTS:
+            return handler
+        generation = "any" if self.name == "upload_url" else "v1" if self.path.startswith("/v1/") else "v2"
 
-Gate = Annotated[Fault | None, Depends(fault_gate)]
+        async def gated(request: Request) -> Response:
+            sandbox: Sandbox = request.app.state.sandbox
+            await request.body()  # kept for the handler: after a hang the work is done, even if no one waits
+            fault = sandbox.take_fault(self.name)
+            if fault is not None and not fault.after:
+                await fault.apply()
+            key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
+            if self.name not in OPEN_ENDPOINTS and not authorized(request.headers, generation, key, secret):
+                raise HTTPException(401, "Invalid credentials")
+            response = await handler(request)
+            if fault is not None and fault.after:
+                await fault.apply()
+            return response
 
-
-async def settle(fault: Fault | None) -> None:
-    if fault is not None:
-        await fault.apply()
+        return gated
 
 
 def create_sandbox_app(**settings: Any) -> FastAPI:
-    """A Higgsfield look-alike; `settings` are `SandboxSettings`, and `app.state.sandbox` is its
-    state. Every route is named after its endpoint (`src.sandbox.faults.ENDPOINTS`) and passes
-    the fault gate before anything else."""
+    """A Higgsfield look-alike; `settings` are `SandboxSettings`, `app.state.sandbox` its state.
+    Every route but the assets is a `FaultRoute`."""
     sandbox = Sandbox(**settings)
     app = FastAPI(title="Higgsfield sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    app.router.route_class = FaultRoute
     app.state.sandbox = sandbox
     # Every worker derives the same key from the same credentials, so upload URLs work across workers.
     key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
@@ -101,72 +101,61 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
         return v2_request_json(base=base_url(request), request_id=job.job_set_id, status=job.status)
 
     @app.post("/files/generate-upload-url", name="upload_url")
-    async def generate_upload_url(body: UploadUrlRequest, request: Request, fault: Gate) -> dict[str, Any]:
+    async def generate_upload_url(body: UploadUrlRequest, request: Request) -> dict[str, Any]:
         with_headers = sandbox.settings.upload_headers
         answer = signer.new_upload(base_url(request), body.content_type, with_headers=with_headers)
-        await settle(fault)
         return answer
 
     @app.put("/uploads/{file_name}", name="put")
-    async def put_upload(file_name: str, request: Request, fault: Gate) -> Response:
+    async def put_upload(file_name: str, request: Request) -> Response:
         data, content_type = await signer.receive(request, file_name)
         sandbox.store.put(file_name, data, content_type)
-        await settle(fault)
         return Response(status_code=200)
 
     @app.get("/files/{file_name}", name="file")
-    async def get_file(file_name: str, fault: Gate) -> Response:
+    async def get_file(file_name: str) -> Response:
         """Only in the worker that received the PUT: uploads are per-process memory."""
-        await settle(fault)
         return sandbox.store.response(file_name)
 
     @app.get("/v1/motions", name="motions")
-    async def motions(request: Request, fault: Gate) -> list[dict[str, Any]]:
-        await settle(fault)
+    async def motions(request: Request) -> list[dict[str, Any]]:
         return [motion.to_json(base_url(request)) for motion in sandbox.settings.motions]
 
     @app.post("/v1/image2video/dop", name="dop")
-    async def image2video_dop(body: DopRequest, request: Request, fault: Gate) -> dict[str, Any]:
-        """Keeps the body as sent; a `webhook` in it is never called: the service's poller, its
-        source of truth, finds the end anyway."""
+    async def image2video_dop(body: DopRequest, request: Request) -> dict[str, Any]:
+        """Keeps the body as sent; a `webhook` in it is never called (the service polls anyway)."""
         check_motions(body, {motion.id for motion in sandbox.settings.motions})
         raw = await request.json()
         job = sandbox.submit(raw, body.params.prompt, version="v1", path="/v1/image2video/dop")
-        await settle(fault)
         return job_set(request, job)
 
     @app.get("/v1/job-sets/{job_set_id}", name="job_set")
-    async def get_job_set(job_set_id: str, request: Request, fault: Gate) -> dict[str, Any]:
+    async def get_job_set(job_set_id: str, request: Request) -> dict[str, Any]:
         job = sandbox.read(job_set_id, "v1")
-        await settle(fault)
         return job_set(request, job)
 
     @app.post("/higgsfield-ai/dop/{variant}", name="dop")
     async def v2_dop(
-        variant: Literal["standard", "preview"], body: V2DopRequest, request: Request, fault: Gate
+        variant: Literal["standard", "preview"], body: V2DopRequest, request: Request
     ) -> dict[str, Any]:
-        """v2 image-to-video; the query (`?hf_webhook=`) is kept with the body, never called."""
+        """The query (`?hf_webhook=`) is kept with the body, never called."""
         path, query = f"/higgsfield-ai/dop/{variant}", dict(request.query_params)
         job = sandbox.submit(await request.json(), body.prompt, version="v2", path=path, query=query)
-        await settle(fault)
         return v2_request(request, job)
 
     @app.get("/requests/{request_id}/status", name="job_set")
-    async def v2_status(request_id: str, request: Request, fault: Gate) -> dict[str, Any]:
+    async def v2_status(request_id: str, request: Request) -> dict[str, Any]:
         job = sandbox.read(request_id, "v2")
-        await settle(fault)
         return v2_request(request, job)
 
     @app.post("/requests/{request_id}/cancel", name="cancel", status_code=202)
-    async def v2_cancel(request_id: str, fault: Gate) -> Response:
+    async def v2_cancel(request_id: str) -> Response:
         if not sandbox.cancel(request_id):
-            raise cancel_refused()
-        await settle(fault)
+            raise HTTPException(400, "The request has already started and cannot be canceled")
         return Response(status_code=202)
 
     @app.get("/outputs/{job_set_id}/{name}", name="output")
-    async def output(job_set_id: str, name: str, fault: Gate) -> Response:
-        await settle(fault)
+    async def output(job_set_id: str, name: str) -> Response:
         if sandbox.status_of(job_set_id) != "completed":
             raise not_found()
         return asset_response(name)

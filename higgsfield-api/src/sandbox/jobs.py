@@ -1,10 +1,8 @@
-"""Sandbox jobs: the job-set id carries the job; a worker's memory holds only what it was told.
+"""Sandbox jobs: the job-set id carries the job, so any worker (or a restarted one) rebuilds it.
 
-The service may run several uvicorn workers, each mounting its own sandbox, and a job created
-through one worker may be read through another or after a restart. So the job-set id (the v2
-request id) is a UUIDv8 carrying the creation time, the API generation and the outcome chosen at
-submission: any worker rebuilds the job from it, and its status follows the clock. What only the
-worker that took a call knows (the body as sent, the reads, a cancel) is in its `Job` record.
+The job-set id (the v2 request id) is a UUIDv8 carrying the creation time, the API generation
+and the outcome chosen at submission; the status follows the clock. What only the worker that
+took a call knows (the body as sent, the reads, a cancel) is in its `Job` record.
 
 Layout (RFC 9562 UUIDv8): 48-bit unix time in ms | version 8 | 2-bit outcome, 1-bit generation,
 9 random bits | variant 0b10 | 62 random bits.
@@ -27,7 +25,7 @@ _JOB_ID_NAMESPACE = uuid.UUID("3a22bc6e-b7b4-43e2-9686-c786bb921e4e")
 
 
 def outcome_for_prompt(prompt: str) -> str:
-    """The final status a prompt leads to, so that a developer can try every ending by hand."""
+    """`nsfw` in a prompt ends its job `nsfw`, `explode` ends it `failed`, else `completed`."""
     words = prompt.casefold()
     return "nsfw" if "nsfw" in words else "failed" if "explode" in words else "completed"
 
@@ -60,7 +58,6 @@ class Job:
 
     @classmethod
     def from_id(cls, value: str) -> Job | None:
-        """The job behind an id a sandbox made, or None for anything else (a 404)."""
         try:
             bits = uuid.UUID(value).int
         except ValueError:
@@ -73,7 +70,6 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        """Derived, not stored: the same job set always names the same job."""
         return str(uuid.uuid5(_JOB_ID_NAMESPACE, self.job_set_id))
 
     @property
@@ -81,7 +77,7 @@ class Job:
         return datetime.fromtimestamp(self.created_ms / 1000, UTC)
 
     def advance(self) -> None:
-        """queued -> in_progress -> the outcome its prompt chose; a final job stays."""
+        """queued -> in_progress -> its outcome; a final job stays."""
         if self.status == "queued":
             self.status = "in_progress"
         elif self.status == "in_progress":

@@ -1,9 +1,5 @@
-"""Higgsfield's wire format, v1 and v2, as the sandbox speaks it (the README's Higgsfield section
-names the documented shapes).
-
-Request bodies are pydantic models so that bad input gets FastAPI's own 422 shape, as
-Higgsfield (a FastAPI service itself) answers.
-"""
+"""Higgsfield's wire format, v1 and v2, as the sandbox speaks it. Request bodies are pydantic
+models, so bad input gets FastAPI's own 422 shape, as Higgsfield (a FastAPI service) answers."""
 
 from __future__ import annotations
 
@@ -54,6 +50,17 @@ class DopRequest(BaseModel):
     webhook: Webhook | None = None
 
 
+class V2DopRequest(BaseModel):
+    """The flat body v2 documents for DoP; anything else (a v1 `params`, `motions`) is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_url: HttpUrl
+    prompt: str = ""
+    duration: Literal[3, 5] = 5
+    seed: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
 def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
     """422 in FastAPI's shape for motion ids missing from the catalog (known only at run time)."""
     errors = [
@@ -72,7 +79,7 @@ def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
 
 def authorized(headers: Mapping[str, str], generation: str, api_key: str, api_secret: str) -> bool:
     """v1 signs with `hf-api-key` and `hf-secret`, v2 with `Authorization: Key {key}:{secret}`;
-    uploads (generation "any") are one call in both. Every header is compared, in constant time."""
+    uploads (generation "any") take either. Every header is compared, in constant time."""
     key_ok = hmac.compare_digest(headers.get("hf-api-key", "").encode(), api_key.encode())
     secret_ok = hmac.compare_digest(headers.get("hf-secret", "").encode(), api_secret.encode())
     expected = f"Key {api_key}:{api_secret}".encode()
@@ -81,21 +88,20 @@ def authorized(headers: Mapping[str, str], generation: str, api_key: str, api_se
     return v1 if generation == "v1" else v2 if generation == "v2" else v1 or v2
 
 
-class V2DopRequest(BaseModel):
-    """The flat body v2 documents for DoP; anything else (a v1 `params`, `motions`) is a 422."""
+def not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail="Not found")
 
-    model_config = ConfigDict(extra="forbid")
 
-    image_url: HttpUrl
-    prompt: str = ""
-    duration: Literal[3, 5] = 5
-    seed: int | None = Field(default=None, ge=0, le=1_000_000)
+def base_url(request: Request) -> str:
+    """The absolute URL of the app that handles `request`, without a trailing slash. Inside a
+    mount Starlette's `request.base_url` is the top-level app's; the scope's `root_path` has the
+    mount's prefix (`/sandbox`)."""
+    return str(request.base_url.replace(path=request.scope.get("root_path", ""))).rstrip("/")
 
 
 def v2_request_json(*, base: str, request_id: str, status: str) -> dict[str, Any]:
-    """The submit answer, the status answer and the webhook payload of v2 share this shape; a
-    completed job carries its video and a thumbnail image, a failed one its error (the sandbox
-    fails only what a prompt asked for, see `src.sandbox.jobs.outcome_for_prompt`)."""
+    """v2's submit answer, status answer and webhook payload: a completed job carries its video
+    and a thumbnail image, a failed one its error."""
     answer: dict[str, Any] = {
         "status": status,
         "request_id": request_id,
@@ -111,31 +117,10 @@ def v2_request_json(*, base: str, request_id: str, status: str) -> dict[str, Any
     return answer
 
 
-def cancel_refused() -> HTTPException:
-    return HTTPException(status_code=400, detail="The request has already started and cannot be canceled")
-
-
-def invalid_credentials() -> HTTPException:
-    return HTTPException(status_code=401, detail="Invalid credentials")
-
-
-def not_found() -> HTTPException:
-    return HTTPException(status_code=404, detail="Not found")
-
-
-def base_url(request: Request) -> str:
-    """The absolute URL of the app that handles `request`, without a trailing slash.
-
-    Starlette's `request.base_url` is the root of the top-level app even inside a mount,
-    while the scope's `root_path` includes the mount prefix (`/sandbox`): use the latter.
-    """
-    return str(request.base_url.replace(path=request.scope.get("root_path", ""))).rstrip("/")
-
-
 def job_set_json(
     *, base: str, job_set_id: str, job_id: str, created_at: datetime, status: str
 ) -> dict[str, Any]:
-    """One job set holding one DoP job; a completed job points at outputs under `base`."""
+    """One v1 job set holding one DoP job; a completed job points at outputs under `base`."""
     results = None
     if status == "completed":
         outputs = f"{base}/outputs/{job_set_id}"

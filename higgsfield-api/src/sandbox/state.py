@@ -1,8 +1,6 @@
-"""What a sandbox knows: its settings, the jobs this worker took, the uploads and a record of calls.
-
-The settings are knobs for the service's tests too: they serve a sandbox over loopback, turn
-them (faults, latency, the concurrency cap, how jobs move) and read the records. Nothing of
-this is reachable over HTTP; the service mounts the sandbox with its defaults only.
+"""What a sandbox knows: its settings, the jobs this worker took, the uploads, a record of calls
+and the faults to inject. The tests turn these knobs on a sandbox served over loopback; none is
+reachable over HTTP.
 
     sandbox = create_sandbox_app(job_seconds=None, reads_per_step=1).state.sandbox
     sandbox.fail_next("dop", [503, 429])
@@ -11,8 +9,10 @@ this is reachable over HTTP; the service mounts the sandbox with its defaults on
 
 from __future__ import annotations
 
+import asyncio
+import random
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,13 +20,32 @@ from typing import Any
 from fastapi import HTTPException
 
 from src.motions.builtin import MOTIONS, Motion
-from src.sandbox.faults import ENDPOINTS, TRANSIENT_STATUSES, Fault, FaultPlan
 from src.sandbox.jobs import FINAL, STATUSES, Job, new_job_set_id, now_ms, outcome_for_prompt
 from src.sandbox.protocol import not_found
 from src.sandbox.uploads import UploadStore
 
 # The newest jobs a worker keeps; an older one is rebuilt from its id, as another worker's is.
 MAX_JOBS = 1000
+# The sandbox's endpoints by role, the same in both generations: its routes' names.
+ENDPOINTS = ("upload_url", "put", "file", "motions", "dop", "job_set", "cancel", "output")
+TRANSIENT_STATUSES = (500, 502, 503, 429)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What one call suffers: `status` None answers normally after `delay`. With `after` the call
+    does its work first (a job is created) and only then delays or fails: the answer is lost."""
+
+    status: int | None = None
+    delay: float = 0.0
+    after: bool = False
+    detail: str | None = None
+
+    async def apply(self) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status is not None:
+            raise HTTPException(self.status, self.detail or f"Injected fault (HTTP {self.status})")
 
 
 @dataclass
@@ -65,7 +84,10 @@ class Sandbox:
             self._jobs: OrderedDict[str, Job] = OrderedDict()
             self._calls: Counter[str] = Counter()
             self._max_live_jobs = 0
-            self._faults = FaultPlan()
+            self._queued: dict[str, deque[Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
+            self._rate, self._random, self._rate_endpoints = 0.0, random.Random(0), frozenset[str]()  # noqa: S311
+            self._rate_statuses: tuple[int | None, ...] = TRANSIENT_STATUSES
+            self._hang_seconds = 0.0
             self.store.clear()
 
     # Records: copies, taken under the lock.
@@ -82,7 +104,7 @@ class Sandbox:
 
     @property
     def calls(self) -> Counter[str]:
-        """Calls per endpoint (`src.sandbox.faults.ENDPOINTS`), counted before faults and auth."""
+        """Calls per endpoint, counted before faults and auth."""
         with self._lock:
             return Counter(self._calls)
 
@@ -114,22 +136,20 @@ class Sandbox:
     def fail_next(
         self,
         endpoint: str,
-        statuses: Iterable[int],
+        statuses: Iterable[int | None],
         *,
         delay: float = 0.0,
         after: bool = False,
         detail: str | None = None,
     ) -> None:
         """The next calls to `endpoint` answer these statuses, one call each, in order (see `Fault`)."""
-        faults = [Fault(status, delay, after, detail) for status in statuses]
         with self._lock:
-            self._faults.queue(endpoint, faults)
+            self._queue_of(endpoint).extend(Fault(status, delay, after, detail) for status in statuses)
 
     def hang_next(self, endpoint: str, seconds: float, *, count: int = 1, after: bool = False) -> None:
         """The next `count` calls answer normally but only after `seconds`. Without `after` the
         work is done once the delay is over, even if the client gave up; with it, at once."""
-        with self._lock:
-            self._faults.queue(endpoint, [Fault(delay=seconds, after=after)] * count)
+        self.fail_next(endpoint, [None] * count, delay=seconds, after=after)
 
     def set_fault_rate(
         self,
@@ -140,17 +160,29 @@ class Sandbox:
         endpoints: Iterable[str] = ENDPOINTS,
         hang_seconds: float = 0.0,
     ) -> None:
-        """Random faults, reproducible through `seed`; rate 0 turns them off. A `None` among
-        `statuses` is a hang of `hang_seconds` before the call is served."""
+        """Each call to `endpoints` without a queued fault fails with probability `rate`,
+        reproducibly through `seed`; a `None` among `statuses` hangs `hang_seconds`, then serves."""
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be within 0..1")
         with self._lock:
-            self._faults.set_rate(rate, seed=seed, statuses=statuses, endpoints=endpoints, hang=hang_seconds)
+            chosen = frozenset(endpoints)
+            for endpoint in chosen:
+                self._queue_of(endpoint)
+            self._rate, self._random, self._rate_endpoints = rate, random.Random(seed), chosen  # noqa: S311
+            self._rate_statuses, self._hang_seconds = tuple(statuses), hang_seconds
 
     # Called by the routes.
 
     def take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
             self._calls[endpoint] += 1
-            return self._faults.take(endpoint)
+            queued = self._queue_of(endpoint)
+            if queued:
+                return queued.popleft()
+            if endpoint in self._rate_endpoints and self._random.random() < self._rate:
+                status = self._random.choice(self._rate_statuses)
+                return Fault(status=status) if status is not None else Fault(delay=self._hang_seconds)
+            return None
 
     def submit(
         self,
@@ -197,6 +229,11 @@ class Sandbox:
                 return False
             job.status = "canceled"
             return True
+
+    def _queue_of(self, endpoint: str) -> deque[Fault]:
+        if endpoint not in self._queued:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        return self._queued[endpoint]
 
     def _job(self, job_set_id: str, version: str | None) -> Job:
         rebuilt = Job.from_id(job_set_id)

@@ -1,10 +1,7 @@
 """Presigned-style uploads: signed PUT URLs, checks on what is PUT, and a bounded in-memory store.
 
-Higgsfield answers generate-upload-url with a storage URL that accepts one PUT. Here the
-URL carries its own content type and expiry under an HMAC, so any worker that knows the
-key accepts the PUT without shared state. The bytes themselves stay in the memory of the
-worker that received them: only the service's PUT and a later fetch of `public_url`
-touch them, and the sandbox is for development.
+The URL carries its content type and expiry under an HMAC, so any worker that knows the key
+accepts the PUT without shared state; the bytes stay in the memory of the worker that got them.
 """
 
 from __future__ import annotations
@@ -43,7 +40,7 @@ def sniff_image_type(data: bytes) -> str | None:
 
 
 class UploadSigner:
-    """Makes generate-upload-url answers and checks the signed PUT URLs they contain."""
+    """Makes generate-upload-url answers and checks the PUTs to the URLs they contain."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
@@ -85,22 +82,15 @@ class UploadSigner:
         declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if declared != content_type:
             raise HTTPException(400, f"Content-Type must be {content_type}, got {declared or 'none'}")
-        data = await _read_body(request, MAX_UPLOAD_BYTES)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPLOAD_BYTES:
+                raise HTTPException(413, "Upload too large")
+        data = bytes(body)
         if await anyio.to_thread.run_sync(sniff_image_type, data) != content_type:
             raise HTTPException(400, f"The uploaded bytes are not a {content_type} image")
         return data, content_type
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, "Upload too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, "Upload too large")
-    return bytes(body)
 
 
 class UploadStore:
@@ -130,7 +120,6 @@ class UploadStore:
         return Response(stored[0], media_type=stored[1])
 
     def files(self) -> list[tuple[bytes, str]]:
-        """(bytes, content type) of every file kept, oldest first."""
         with self._lock:
             return list(self._files.values())
 

@@ -1,9 +1,8 @@
-"""Pure ASGI middleware: per request, the Prometheus request metrics and one JSON access line.
+"""Per request: the request id, the Prometheus request metrics and one JSON access line.
 
 Requests are labelled by their route template (`/api/higgsfield/i2v/{task_id}`), never by the
 raw path: that keeps the metric's label set small and keeps secrets that travel in paths (the
-health uuid) out of metrics and logs. Pure ASGI (no BaseHTTPMiddleware) so that it costs a
-clock read, a dict lookup and one log call per request, and never buffers a body.
+health uuid) out of metrics and logs.
 """
 
 from __future__ import annotations
@@ -41,10 +40,8 @@ def route_label(scope: Scope, root_path: str, routes: list[BaseRoute]) -> str:
 
 
 class AccessMiddleware:
-    """Per request: takes a sane X-Request-ID or makes one (in request.state, the log context
-    and the answer's X-Request-ID header), times it, counts it by method, route and status, and
-    writes the access line. One middleware for all of it: each layer costs a call and a send
-    wrapper on every request."""
+    """Takes a sane X-Request-ID or makes one (in request.state, the log context and the answer's
+    X-Request-ID header), times the request, counts it and writes the access line."""
 
     def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
         self.app = app
@@ -74,24 +71,14 @@ class AccessMiddleware:
         finally:
             seconds = time.perf_counter() - started
             route = route_label(scope, root_path, self.routes)
-            metrics.observe_request(scope["method"], route, status, seconds)
-            if logger.isEnabledFor(logging.INFO):
-                _log_access(scope, route, status, seconds)
+            method = scope["method"]
+            metrics.observe_request(method, route, status, seconds)
+            extra = {
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "task_id": scope.get("path_params", {}).get("task_id"),
+            }
+            logger.info("%s %s %d", method, route, status, extra=extra)
             current_request_id.reset(token)
-
-
-def _log_access(scope: Scope, route: str, status: int, seconds: float) -> None:
-    """One INFO line. The record is made directly: `logger.info` would also look up the calling
-    frame (findCaller), which costs more than the rest of the line."""
-    method = scope["method"]
-    extra = {
-        "method": method,
-        "route": route,
-        "status": status,
-        "duration_ms": round(seconds * 1000, 2),
-        "task_id": scope.get("path_params", {}).get("task_id"),
-    }
-    record = logger.makeRecord(
-        logger.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status), None, extra=extra
-    )
-    logger.handle(record)

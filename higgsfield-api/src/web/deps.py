@@ -1,14 +1,12 @@
-"""The app's state and the dependencies that hand it to routers: the settings, the jobs,
-Higgsfield's client and the blob store.
+"""The app's state and the dependencies that hand its parts to routers.
 
 The lifespan (src/app_factory.py) yields an `AppState`; Starlette gives every request its own
-copy, which `app_state` reads. Every dependency is `async def`: FastAPI runs a plain `def` in a
-worker thread, a thread hop per request for what is a dictionary read.
+copy in the scope. Every dependency is `async def`: FastAPI runs a plain `def` in a worker thread.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, TypedDict, cast
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 from fastapi import Depends, Request
 
@@ -27,24 +25,20 @@ class AppState(TypedDict):
     blobs: BlobStore
 
 
-def app_state(request: Request) -> AppState:
-    return cast("AppState", request.scope["state"])
-
-
 async def get_settings(request: Request) -> Settings:
-    return app_state(request)["settings"]
+    return request.scope["state"]["settings"]
 
 
 async def get_jobs(request: Request) -> Jobs:
-    return app_state(request)["jobs"]
+    return request.scope["state"]["jobs"]
 
 
 async def get_upstream(request: Request) -> Upstream:
-    return app_state(request)["upstream"]
+    return request.scope["state"]["upstream"]
 
 
 async def get_blobs(request: Request) -> BlobStore:
-    return app_state(request)["blobs"]
+    return request.scope["state"]["blobs"]
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

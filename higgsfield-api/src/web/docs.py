@@ -1,5 +1,5 @@
-"""/docs (Swagger UI) and /redoc, served with their scripts from this process: no CDN, so they
-work offline and on a network that cannot reach one. The assets ship in the fastapi-offline wheel."""
+"""/docs (Swagger UI) and /redoc with their scripts from the fastapi-offline wheel: no CDN, so
+they work offline."""
 
 from __future__ import annotations
 

@@ -25,15 +25,10 @@ ECHO_MAX_DEPTH = 3
 CUT = "…"
 
 
-def field_location(request: Request, field: str) -> list[str]:
-    """Where a field of the request was: a query parameter, else the body (form or JSON)."""
-    return ["query" if field in request.query_params else "body", field]
-
-
 async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
     if isinstance(exc, InvalidField):
-        loc = field_location(request, exc.field)
+        loc = ["query" if exc.field in request.query_params else "body", exc.field]
         detail: object = [{"type": exc.kind, "loc": loc, "msg": exc.detail, "input": None}]
     else:
         detail = exc.detail
@@ -82,10 +77,7 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bug or an outage: the same bland 500 always, never a traceback or an SQL fragment.
-
-    Starlette runs this outside every middleware, so the request id is read from the scope the
-    request-id middleware wrote it to. The server logs the traceback itself after this answer.
-    """
+    Starlette runs this outside every middleware: the request id is read from the scope."""
     request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
     logger.error("Unexpected %s in request %s", type(exc).__name__, request_id)
     return JSONResponse(

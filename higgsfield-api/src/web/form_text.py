@@ -1,11 +1,9 @@
 """The text fields of a multipart form, judged by their bytes as they arrive.
 
-Starlette decodes a form's text fields as UTF-8 and, where the bytes are not UTF-8, silently as
-Latin-1: `a\\xff\\xfeb` would reach the service as `aÿþb`, and a file sent where text belongs
-reaches validation as an UploadFile. Only the bytes can tell, so `FormTextCheck` reads the
-same body with python-multipart (the parser Starlette uses) while the app reads it, and keeps
-the first field at fault: a text field that is not UTF-8, or a file in a field other than the
-file fields. The form dependency turns that into a 422 naming the field (src/tasks/forms.py).
+Starlette decodes text fields that are not UTF-8 silently as Latin-1 (`a\\xff\\xfeb` becomes
+`aÿþb`), and only the bytes can tell. So `FormTextCheck` reads the same body with
+python-multipart while the app reads it, and keeps the first field at fault: a text field that
+is not UTF-8, or a file where text belongs. The form dependency answers a 422 naming the field.
 """
 
 from __future__ import annotations

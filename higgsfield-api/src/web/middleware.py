@@ -1,10 +1,6 @@
-"""Pure ASGI middleware: the upload size enforced before reading, the form's text fields judged
-by their bytes (web/form_text.py), and, from web/access.py, the request id, metrics and access
-line of every request.
-
-Pure ASGI (no BaseHTTPMiddleware) so that they cost a few attribute lookups per request and
-never buffer a body.
-"""
+"""Pure ASGI middleware (no BaseHTTPMiddleware, which buffers): the upload size enforced before
+reading, the form's text fields judged by their bytes (web/form_text.py), JSON bodies held to
+strict JSON, and, from web/access.py, the request id, metrics and access line of every request."""
 
 from __future__ import annotations
 
@@ -14,9 +10,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.core.config import Settings
+from src.core.strict_input import InputProblem, loads
 from src.web.access import AccessMiddleware
 from src.web.form_text import STATE_KEY, FormTextCheck
-from src.web.json_body import StrictJsonMiddleware
 from src.web.upload_budget import ByteBudget
 
 # The create route, with and without the final slash (both are served, with no redirect).
@@ -25,6 +21,8 @@ UPLOAD_PATHS = frozenset({"/api/higgsfield/i2v", "/api/higgsfield/i2v/"})
 FILE_FIELDS = frozenset({"image"})
 # Room for the multipart framing and the text fields (prompt, metadata, callback_url) beside the image.
 FORM_ALLOWANCE = 64 * 1024
+MAX_JSON_BODY_BYTES = 1024 * 1024
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -34,52 +32,41 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _is_json(scope: Scope) -> bool:
+    media = (_header(scope, b"content-type") or b"").split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+async def _answer(send: Send, status: int, detail: object, *, close: bool = False) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of the body is not read: the connection cannot be reused
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class _BodyTooLarge(Exception):
     """Raised from `receive` to stop the app reading a body past the limit."""
-
-
-def _payload_too_large(detail: str) -> tuple[Message, Message]:
-    body = json.dumps({"detail": detail}).encode()
-    start: Message = {
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            # The rest of the body is not read: the connection cannot be reused.
-            (b"connection", b"close"),
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
 
 
 class UploadSizeLimitMiddleware:
     """413 for an upload over `max_body_bytes`: at once when Content-Length says so, and for a
     body of unknown (or untrue) length as soon as it passes the limit, whatever the app was doing."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_body_bytes: int,
-        detail: str,
-        budget_bytes: int,
-        paths: frozenset[str] = UPLOAD_PATHS,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, detail: str, budget_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.detail = detail
-        self.paths = paths
         self.budget = ByteBudget(budget_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            for message in _payload_too_large(self.detail):
-                await send(message)
+            await _answer(send, 413, self.detail, close=True)
             return
         # A body of unknown length may be as large as allowed.
         size = int(length) if length is not None and length.isdigit() else self.max_body_bytes
@@ -121,8 +108,60 @@ class UploadSizeLimitMiddleware:
             if not too_large:
                 raise
         if too_large and not started:
-            for message in _payload_too_large(self.detail):
-                await send(message)
+            await _answer(send, 413, self.detail, close=True)
+
+
+class StrictJsonMiddleware:
+    """A JSON body (small: credentials, Higgsfield's webhooks) judged by `strict_input.loads`
+    before any route reads it: Python's parser takes NaN, Infinity and lone surrogates, and
+    deep nesting is a RecursionError. A 422 in FastAPI's shape, or the same bytes to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in JSON_METHODS or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_JSON_BODY_BYTES:
+                await _answer(send, 413, f"A JSON body may be at most {MAX_JSON_BODY_BYTES} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            try:
+                loads(body)
+            except json.JSONDecodeError:
+                pass  # not JSON at all: FastAPI's own 422 says where
+            except InputProblem as exc:
+                error = {
+                    "type": "json_invalid",
+                    "loc": ["body"],
+                    "msg": f"The JSON body {exc}",
+                    "input": None,
+                }
+                await _answer(send, 422, [error])
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:

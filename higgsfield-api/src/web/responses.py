@@ -1,8 +1,5 @@
-"""The documented error answers of the API, for the `responses=` of each route.
-
-Every answer a route can give is in its OpenAPI entry with the body it really has, so that
-clients (and the Schemathesis run in CI) can rely on the schema.
-"""
+"""The documented error answers of the API, for the `responses=` of each route: every answer a
+route can give is in its OpenAPI entry with the body it really has."""
 
 from __future__ import annotations
 

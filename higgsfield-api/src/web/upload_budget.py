@@ -1,12 +1,9 @@
 """A byte budget shared by the uploads a worker is processing at once.
 
-A 10 MiB image is held several times over while a create runs (read from the form, then
-bound into the INSERT by the database driver). Fifty at once took a worker past 600 MB.
-An upload takes its declared size from the budget before its body is read and gives it back
-when its answer has gone out; one that does not fit waits, its bytes left in the socket
-(uvicorn stops reading a connection whose body the app is not reading). Small uploads
-hardly touch it: a 64 KiB image takes 1/256 of the default 16 MiB, which holds one 10 MiB
-upload at a time (measured: 50 at once, peak ~200-250 MB with the budget, over 600 MB without).
+A create holds its image several times over (the form, then the INSERT's parameters). An upload
+takes its declared size from the budget before its body is read and gives it back when its
+answer has gone out; one that does not fit waits, its bytes left in the socket (uvicorn stops
+reading a body the app is not reading). The default 16 MiB holds one 10 MiB upload at a time.
 """
 
 from __future__ import annotations
