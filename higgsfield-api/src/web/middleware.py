@@ -132,7 +132,8 @@ class StrictJsonMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_JSON_BODY_BYTES:
-                await _answer(send, 413, f"A JSON body may be at most {MAX_JSON_BODY_BYTES} bytes")
+                detail = f"A JSON body may be at most {MAX_JSON_BODY_BYTES} bytes"
+                await _answer(send, 413, detail, close=True)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
