@@ -10,7 +10,7 @@ from src.core.clock import utcnow
 from src.db import fast_reads
 from src.db.models import ApiKey, Task, TaskStatus
 from src.tasks import service as tasks
-from src.tasks.schemas import ANSWER_FIELDS
+from src.tasks.schemas import ANSWER_FIELDS, PUBLIC_COLUMNS
 from src.upstream.submit import busy_slots
 from tests.support.app import make_settings, register, running_app
 from tests.support.images import png
@@ -77,34 +77,30 @@ async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
         [orm_key] = await ApiKey.filter(key_hash=key_hash).values("id", "client_id", "last_used_at")
 
         for task_id in ids[:3]:
-            [orm_task] = await Task.filter(id=task_id).values(*tasks.PUBLIC_FIELDS)
-            assert await fast_reads.task_for_key(key_hash, task_id, tasks.PUBLIC_FIELDS) == (
+            [orm_task] = await Task.filter(id=task_id).values(*PUBLIC_COLUMNS)
+            assert await fast_reads.task_for_key(key_hash, task_id, PUBLIC_COLUMNS) == (
                 orm_task,
                 orm_key,
             )
-        assert await fast_reads.task_for_key(key_hash, other_task, tasks.PUBLIC_FIELDS) is None
-        assert await fast_reads.task_for_key("no-such-key", ids[0], tasks.PUBLIC_FIELDS) is None
+        assert await fast_reads.task_for_key(key_hash, other_task, PUBLIC_COLUMNS) is None
+        assert await fast_reads.task_for_key("no-such-key", ids[0], PUBLIC_COLUMNS) is None
 
         newest = Task.filter(client_id=client_id).order_by("-created_at", "-id")
-        page = await fast_reads.page_for_key(key_hash, tasks.PUBLIC_FIELDS, statuses=(), after=None, limit=4)
-        assert page == (await newest.limit(4).values(*tasks.PUBLIC_FIELDS), orm_key)
+        page = await fast_reads.page_for_key(key_hash, PUBLIC_COLUMNS, statuses=(), after=None, limit=4)
+        assert page == (await newest.limit(4).values(*PUBLIC_COLUMNS), orm_key)
         after = (page[0][1]["created_at"], page[0][1]["id"])
         rest = await fast_reads.page_for_key(
-            key_hash, tasks.PUBLIC_FIELDS, statuses=("pending",), after=after, limit=10
+            key_hash, PUBLIC_COLUMNS, statuses=("pending",), after=after, limit=10
         )
-        orm_rest = await newest.filter(status="pending").values(*tasks.PUBLIC_FIELDS)
+        orm_rest = await newest.filter(status="pending").values(*PUBLIC_COLUMNS)
         orm_rest = [r for r in orm_rest if (r["created_at"], str(r["id"])) < (after[0], str(after[1]))]
         assert rest == (orm_rest, orm_key) and orm_rest
         assert (
-            await fast_reads.page_for_key(
-                key_hash, tasks.PUBLIC_FIELDS, statuses=("nsfw",), after=None, limit=4
-            )
+            await fast_reads.page_for_key(key_hash, PUBLIC_COLUMNS, statuses=("nsfw",), after=None, limit=4)
             is None
         )
         assert (
-            await fast_reads.page_for_key(
-                "no-such-key", tasks.PUBLIC_FIELDS, statuses=(), after=None, limit=4
-            )
+            await fast_reads.page_for_key("no-such-key", PUBLIC_COLUMNS, statuses=(), after=None, limit=4)
             is None
         )
 

@@ -32,6 +32,7 @@ from src.jobs.claims import claim_batch, new_claim_token, update_claimed
 from src.jobs.context import JobContext
 from src.metrics import prometheus as metrics
 from src.tasks import service as tasks
+from src.tasks.schemas import PUBLIC_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ async def deliver_due_callbacks(ctx: JobContext) -> int:
         )
         if not ids:
             return made
-        rows = await Task.filter(id__in=ids, lease_owner=token).values(*tasks.PUBLIC_FIELDS, SECRET_FIELD)
+        rows = await Task.filter(id__in=ids, lease_owner=token).values(*PUBLIC_COLUMNS, SECRET_FIELD)
         limit = asyncio.Semaphore(CONCURRENCY)
         results = await asyncio.gather(
             *(_deliver(ctx, limit, token, row) for row in rows), return_exceptions=True

@@ -63,6 +63,7 @@ def _marks(count: int) -> str:
     return ", ".join(["?"] * count)
 
 
+@cache
 def _columns(names: tuple[str, ...]) -> str:
     return ", ".join(f"t.{name} AS {name}" for name in names)
 

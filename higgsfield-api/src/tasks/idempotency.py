@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
 from src.core.clock import utcnow
 from src.core.errors import Conflict
 from src.db.models import IdempotencyKey
@@ -56,5 +54,5 @@ async def remember(
         fingerprint=print_,
         task_id=task_id,
         status_code=status_code,
-        response=to_jsonable_python(body),  # the same JSON forms the answer itself uses
+        response=body,  # as rendered for the answer (src/tasks/schemas.py: render_task)
     )

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 CANCEL_RETRY_AFTER = 5
 
-PUBLIC_FIELDS = PUBLIC_COLUMNS
-
 
 @dataclass(frozen=True, slots=True)
 class NewTask:
@@ -40,7 +38,7 @@ class NewTask:
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
-    """A task row (from `.values(*PUBLIC_FIELDS)`) as the API shows it (TaskOut)."""
+    """A task row (from `.values(*PUBLIC_COLUMNS)`) as the API shows it (TaskOut)."""
     url = row["callback_url"]
     shown = {
         **row,
@@ -83,7 +81,7 @@ async def create(
         # never committed (and so never sent to Higgsfield).
         async with in_transaction():
             task = await Task.create(status=transitions.INITIAL_STATUS, **row)
-            answer = render_task(public({field: getattr(task, field) for field in PUBLIC_FIELDS}))
+            answer = render_task(public({field: getattr(task, field) for field in PUBLIC_COLUMNS}))
             if idempotency is not None:
                 key, print_, status_code = idempotency
                 await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
@@ -94,7 +92,7 @@ async def create(
 
 
 async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
-    rows = await Task.filter(id=task_id, client_id=client_id).values(*PUBLIC_FIELDS)
+    rows = await Task.filter(id=task_id, client_id=client_id).values(*PUBLIC_COLUMNS)
     if not rows:
         raise NotFound("Task not found")
     return public(rows[0])
@@ -105,7 +103,7 @@ async def get_with_key(api_key: str | None, task_id: uuid.UUID) -> dict[str, Any
     Only when that finds nothing does a second query tell a bad key (401) from a task that is
     not the caller's (404), in the order the other routes answer."""
     if api_key:
-        found = await fast_reads.task_for_key(security.hash_api_key(api_key), task_id, PUBLIC_FIELDS)
+        found = await fast_reads.task_for_key(security.hash_api_key(api_key), task_id, PUBLIC_COLUMNS)
         if found:
             task, key = found
             await auth.touch_key(key)
@@ -155,7 +153,7 @@ async def list_with_key(
     if api_key:
         found = await fast_reads.page_for_key(
             security.hash_api_key(api_key),
-            PUBLIC_FIELDS,
+            PUBLIC_COLUMNS,
             statuses=_statuses(status),
             after=after,
             limit=limit + 1,

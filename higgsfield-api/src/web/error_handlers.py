@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
 
 from src.core.errors import DomainError, InvalidField
 from src.core.strict_input import text_problem
@@ -58,14 +57,7 @@ def short_echo(value: Any, depth: int = 0) -> Any:
 
 
 def _answerable(error: dict[str, Any]) -> dict[str, Any]:
-    error = dict(error)
-    if isinstance(error.get("input"), UploadFile):
-        field = error["loc"][-1] if error.get("loc") else "field"
-        error.update(type="string_type", msg=f"{field} is a text field: send it as text, not as a file")
-        error.pop("ctx", None)
-    if "input" in error:
-        error["input"] = short_echo(error["input"])
-    return error
+    return {**error, "input": short_echo(error["input"])} if "input" in error else error
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
