@@ -523,6 +523,17 @@ def test_a_hung_submission_still_creates_the_job(sandbox: Sandbox, client: httpx
     assert len(sandbox.submissions) == 1
 
 
+def test_a_call_hung_across_a_reset_does_no_work(sandbox: Sandbox, client: httpx.Client) -> None:
+    """A test's call still waiting out a fault when the next test resets the sandbox must not leave
+    a job in the new state (it would take one of the next test's concurrency slots)."""
+    sandbox.hang_next("dop", 0.3)
+    with pytest.raises(httpx.ReadTimeout):
+        client.post("/v1/image2video/dop", json=dop_body(), timeout=0.05)
+    sandbox.reset()
+    time.sleep(1.0)  # well past the hang: the call has ended by now
+    assert sandbox.submissions == [] and sandbox.jobs() == []
+
+
 def test_a_slow_failure_does_no_work(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.fail_next("dop", [504], delay=0.3)
     started = time.monotonic()

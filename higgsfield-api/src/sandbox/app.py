@@ -68,9 +68,11 @@ class FaultRoute(APIRoute):
         async def gated(request: Request) -> Response:
             sandbox: Sandbox = request.app.state.sandbox
             await request.body()  # kept for the handler: after a hang the work is done, even if no one waits
-            fault = sandbox.take_fault(self.name)
+            epoch, fault = sandbox.epoch, sandbox.take_fault(self.name)
             if fault is not None and not fault.after:
                 await fault.apply()
+                if sandbox.epoch != epoch:  # reset meanwhile: its work must not reach the new state
+                    raise HTTPException(503, "The sandbox was reset while this call waited")
             key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
             if self.name not in OPEN_ENDPOINTS and not authorized(request.headers, generation, key, secret):
                 raise HTTPException(401, "Invalid credentials")

@@ -75,11 +75,14 @@ class Sandbox:
         self._initial = SandboxSettings(**settings)
         self._lock = threading.Lock()
         self.store = UploadStore()
+        # Counts resets: a call that was waiting out a fault when the sandbox was reset does no work.
+        self.epoch = 0
         self.reset()
 
     def reset(self) -> None:
         """Back to a fresh sandbox: settings as built, no jobs, uploads, calls or faults."""
         with self._lock:
+            self.epoch += 1
             self.settings = replace(self._initial, motions=list(self._initial.motions))
             self._jobs: OrderedDict[str, Job] = OrderedDict()
             self._calls: Counter[str] = Counter()
