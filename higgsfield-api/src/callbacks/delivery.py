@@ -32,7 +32,7 @@ from src.jobs.claims import claim_batch, new_claim_token, update_claimed
 from src.jobs.context import JobContext
 from src.metrics import prometheus as metrics
 from src.tasks import service as tasks
-from src.tasks.schemas import PUBLIC_COLUMNS
+from src.tasks.schemas import PUBLIC_COLUMNS, render_task
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +130,8 @@ async def record(
 async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
     working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
     secret: str = row.pop(SECRET_FIELD)
-    # The same JSON a GET of the task answers: pydantic writes datetimes and UUIDs as the API does.
-    body = pydantic_core.to_json(tasks.public(dict(row)))
+    # The task as a GET answers it (TaskOut), rendered the one way tasks are.
+    body = pydantic_core.to_json(render_task(tasks.public(dict(row))))
     url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
     async with limit:
         attempted_at = utcnow()
