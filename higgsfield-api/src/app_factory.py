@@ -20,6 +20,7 @@ from src.jobs.context import JobContext
 from src.metrics.router import router as metrics_router
 from src.motions.router import router as motions_router
 from src.scheduling import build_jobs
+from src.tasks.router import key_before_422
 from src.tasks.router import router as tasks_router
 from src.upstream.client import Upstream
 from src.upstream.http_pool import ShardedHttp
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=TelemetryConfig(tracing=False, metrics=False, logs=False),
     )
     install_log_redaction()
-    register_error_handlers(app)
+    register_error_handlers(app, before_422=key_before_422)
     install_middleware(app, settings)
     # Routes are matched in order: the task routes, which clients call most, come first.
     for router in (tasks_router, motions_router, auth_router, webhook_router, health_router, metrics_router):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
 from src.auth import service as auth
@@ -60,18 +58,5 @@ async def require_admin(
 ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
 
 
-async def api_key_to_check(api_key: ApiKeyHeader) -> AsyncIterator[str | None]:
-    """The API key as sent, for a route whose service checks it in the same query as what it
-    reads (the task GET, the list). FastAPI validates the path and the query after the
-    dependencies ran; should it refuse them, the key is checked first, so that a missing or bad
-    key is a 401 before any 422, as on every route."""
-    try:
-        yield api_key
-    except RequestValidationError:
-        await auth.authenticate(api_key)  # raises the 401
-        raise
-
-
-ApiKeyToCheck = Annotated[str | None, Depends(api_key_to_check)]
 CurrentClientId = Annotated[uuid.UUID, Security(ClientKey())]
 AdminToken = Depends(require_admin)

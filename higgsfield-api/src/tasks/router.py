@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
-from src.auth.dependencies import ApiKeyToCheck, CurrentClientId
+from src.auth import service as auth
+from src.auth.dependencies import API_KEY, ApiKeyHeader, CurrentClientId
 from src.core.task_context import working_on
 from src.tasks import intake as task_intake
 from src.tasks import service as tasks
@@ -53,7 +54,7 @@ async def create_task(
 
 
 async def list_tasks(
-    api_key: ApiKeyToCheck,
+    api_key: ApiKeyHeader,
     status_: Annotated[PublicStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -72,9 +73,17 @@ CREATE_RESPONSES = {
 }
 
 
-async def get_task(task_id: uuid.UUID, api_key: ApiKeyToCheck) -> dict[str, Any]:
+async def get_task(task_id: uuid.UUID, api_key: ApiKeyHeader) -> dict[str, Any]:
     working_on(task_id)
     return await tasks.get_with_key(api_key, task_id)
+
+
+async def key_before_422(request: Request) -> None:
+    """The task GET and the list check the key in the query that reads the tasks, after FastAPI
+    validated their path and query: the 422 handler calls this first, so that a missing or bad
+    key is a 401 before any 422 there too, as on the routes whose key is a dependency."""
+    if getattr(request.scope.get("route"), "endpoint", None) in (get_task, list_tasks):
+        await auth.authenticate(request.headers.get(API_KEY))
 
 
 # Routes are matched in the order they are added: the reads clients make most come first.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,11 +61,22 @@ def _answerable(error: dict[str, Any]) -> dict[str, Any]:
     return {**error, "input": short_echo(error["input"])} if "input" in error else error
 
 
-async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422, in its list shape, with each error's `input` cut down by `short_echo`."""
-    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
-    errors = jsonable_encoder([_answerable(error) for error in exc.errors()])
-    return JSONResponse({"detail": errors}, status_code=422)
+def validation_error_handler(
+    before: Callable[[Request], Awaitable[None]],
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """FastAPI's 422, in its list shape, with each error's `input` cut down by `short_echo`;
+    `before` may answer with a domain error instead (a route's own key check)."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+        try:
+            await before(request)
+        except DomainError as error:
+            return await domain_error_handler(request, error)
+        errors = jsonable_encoder([_answerable(error) for error in exc.errors()])
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    return handle
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -79,7 +91,7 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
     )
 
 
-def register_error_handlers(app: FastAPI) -> None:
+def register_error_handlers(app: FastAPI, before_422: Callable[[Request], Awaitable[None]]) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler(before_422))
     app.add_exception_handler(Exception, unexpected_error_handler)
