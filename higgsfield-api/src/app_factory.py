@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
+from fastapi_offline import FastAPIOffline
 
 from src import blobs
 from src.auth.router import router as auth_router
@@ -26,7 +27,6 @@ from src.upstream.client import Upstream
 from src.upstream.http_pool import ShardedHttp
 from src.upstream.webhook_router import router as webhook_router
 from src.web.deps import AppState
-from src.web.docs import install_docs
 from src.web.error_handlers import register_error_handlers
 from src.web.middleware import install_middleware
 
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 # Connections besides the poller's and the submitter's: the catalog refresh, a webhook check.
 SPARE_CONNECTIONS = 8
+DOCS_ASSETS = "/docs/assets"
 
 
 def upstream_http(settings: Settings) -> ShardedHttp:
@@ -82,13 +83,13 @@ async def lifespan(settings: Settings) -> AsyncIterator[AppState]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(
+    # /docs and /redoc with their scripts served by the app itself (fastapi-offline): no CDN.
+    app = FastAPIOffline(
         title="Higgsfield API service",
         version="1.0.0",
         description="An async gateway in front of Higgsfield's image-to-video API.",
         lifespan=lambda _app: lifespan(settings),
-        docs_url=None,  # served without a CDN by install_docs
-        redoc_url=None,
+        static_url=DOCS_ASSETS,
         # Metrics are Prometheus' and logs JSON lines; FastAPI's OpenTelemetry would otherwise
         # look for configured providers on every request.
         telemetry=TelemetryConfig(tracing=False, metrics=False, logs=False),
@@ -99,10 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the task routes, which clients call most, come first.
     for router in (tasks_router, motions_router, auth_router, webhook_router, health_router, metrics_router):
         app.include_router(router)
-    # FastAPI adds its own routes (/openapi.json) first: a stable sort puts them after ours.
-    own = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    # The schema and docs routes come first: a stable sort puts them after ours.
+    own = {app.openapi_url, "/docs", "/redoc", app.swagger_ui_oauth2_redirect_url, DOCS_ASSETS}
     app.router.routes.sort(key=lambda route: getattr(route, "path", None) in own)
-    install_docs(app)
     if settings.sandbox:
         from src.sandbox.app import create_sandbox_app
 
