@@ -129,7 +129,6 @@ class Settings(BaseSettings):
     port: int = Field(8018, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # Where the workers of one `serve` share their metrics (see src/metrics/multiproc.py).
     prometheus_multiproc_dir: Path | None = None
     max_image_bytes: int = Field(10 * MIB, ge=1)
     # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).

@@ -22,10 +22,8 @@ class CatalogRefresher:
 
     async def __call__(self) -> None:
         """Runs every few seconds; only calls Higgsfield when the catalog is missing or old."""
-        if (
-            self._loaded_at
-            and time.monotonic() - self._loaded_at < self._ctx.settings.motions_refresh_seconds
-        ):
+        refresh_seconds = self._ctx.settings.motions_refresh_seconds
+        if self._loaded_at and time.monotonic() - self._loaded_at < refresh_seconds:
             return
         try:
             if self._loaded_at is None and self._ctx.settings.catalog_is_local:
