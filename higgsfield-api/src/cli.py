@@ -100,8 +100,7 @@ def migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Uvicorn with JSON logs and without its access log (the service writes its own). Several
-    workers share their metrics through prometheus-client's multiprocess directory."""
+    """Uvicorn with JSON logs and without its access log (the service writes its own)."""
     import uvicorn
 
     from src.core.logs import logging_config
@@ -130,12 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "init-env":
         init_env()
-        return
-    settings = load_settings_or_exit()
-    if args.command == "migrate":
-        migrate(settings)
+    elif args.command == "migrate":
+        migrate(load_settings_or_exit())
     else:
-        serve(settings)
+        serve(load_settings_or_exit())
 
 
 if __name__ == "__main__":

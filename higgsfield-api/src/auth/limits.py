@@ -1,14 +1,14 @@
-"""The limits of API.md: task creations per client and minute, failed logins per login.
-
-Both are counted from rows in the shared database (the tasks themselves, `login_failures`),
-so they hold across worker processes and replicas without any other store.
-"""
+"""The limits of API.md: task creations per client and minute, failed logins per login. Both are
+counted from rows in the shared database, so they hold across worker processes and replicas."""
 
 from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
+
+from tortoise.models import Model
 
 from src.core.clock import utcnow
 from src.core.config import Settings
@@ -19,27 +19,28 @@ from src.db.models.clients import login_key
 CREATE_WINDOW = timedelta(minutes=1)
 
 
-def _seconds_until(moment: datetime, now: datetime) -> int:
-    return max(1, math.ceil((moment - now).total_seconds()))
+async def _seconds_to_wait(
+    model: type[Model], moment: str, limit: int, window: timedelta, **filters: Any
+) -> int | None:
+    """None while fewer than `limit` rows fall in the window; else the seconds until the oldest
+    counted leaves it. One indexed query: the limit-th newest row of the window."""
+    now = utcnow()
+    oldest_counted = (
+        await model.filter(**filters, **{f"{moment}__gte": now - window})
+        .order_by(f"-{moment}")
+        .offset(limit - 1)
+        .limit(1)
+        .values_list(moment, flat=True)
+    )
+    if not oldest_counted:
+        return None
+    return max(1, math.ceil((oldest_counted[0] + window - now).total_seconds()))
 
 
 async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
-    """Raises RateLimited when the client created `rate_limit_per_minute` tasks in the last minute.
-
-    One indexed query on (client_id, created_at): the limit-th newest creation of the window.
-    While it exists the client is at its limit; once it leaves the window, one more fits.
-    """
-    now = utcnow()
+    """Raises RateLimited when the client created `rate_limit_per_minute` tasks in the last minute."""
     limit = settings.rate_limit_per_minute
-    oldest_counted = (
-        await Task.filter(client_id=client_id, created_at__gte=now - CREATE_WINDOW)
-        .order_by("-created_at")
-        .offset(limit - 1)
-        .limit(1)
-        .values_list("created_at", flat=True)
-    )
-    if oldest_counted:
-        wait = _seconds_until(oldest_counted[0] + CREATE_WINDOW, now)
+    if wait := await _seconds_to_wait(Task, "created_at", limit, CREATE_WINDOW, client_id=client_id):
         raise RateLimited(
             f"Rate limit: at most {limit} tasks a minute; try again in {wait} s", retry_after=wait
         )
@@ -47,21 +48,10 @@ async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
 
 async def check_login_allowed(login: str, settings: Settings) -> None:
     """Raises RateLimited after `login_max_failures` failures for this login within the window.
-
-    Checked before the password, so the right password is refused too until the window passes:
-    otherwise the throttle would only slow the guessing down, not stop it.
-    """
-    now = utcnow()
+    Checked before the password, so that the right one is refused too: the throttle stops guessing."""
     window = settings.login_failure_window
-    rows = (
-        await LoginFailure.filter(login=login_key(login), failed_at__gte=now - window)
-        .order_by("-failed_at")
-        .offset(settings.login_max_failures - 1)
-        .limit(1)
-        .values_list("failed_at", flat=True)
-    )
-    if rows:
-        wait = _seconds_until(rows[0] + window, now)
+    limit = settings.login_max_failures
+    if wait := await _seconds_to_wait(LoginFailure, "failed_at", limit, window, login=login_key(login)):
         raise RateLimited(f"Too many failed logins; try again in {wait} s", retry_after=wait)
 
 

@@ -47,9 +47,8 @@ async def login(body: Credentials, settings: SettingsDep) -> dict:
     responses=API_KEY_REQUIRED,
     summary="Revoke the API key this call is made with",
 )
-async def logout(api_key: ApiKeyHeader) -> Response:
+async def logout(api_key: ApiKeyHeader) -> None:
     await auth.revoke_key(api_key)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
@@ -63,6 +62,5 @@ async def logout(api_key: ApiKeyHeader) -> Response:
 async def disable_client(
     login: Annotated[str, Path(min_length=3, max_length=64, pattern=LOGIN_PATTERN)],
     blobs: BlobsDep,
-) -> Response:
+) -> None:
     await auth.disable_client(login, blobs)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -54,11 +54,8 @@ async def register(login: str, password: str) -> IssuedCredentials:
 
 
 async def login(login: str, password: str, settings: Settings) -> IssuedCredentials:
-    """A new key for the right password; a disabled client fails like a wrong password.
-
-    A success leaves the failures counted so far in place: the throttle counts failures per
-    window, whatever happened in between.
-    """
+    """A new key for the right password; a disabled client fails like a wrong password. A success
+    leaves the failures counted so far in place: the throttle counts failures per window."""
     await limits.check_login_allowed(login, settings)
     client = await Client.get_or_none(login_key=login_key(login), disabled_at=None)
     ok = await security.verify_password(client.password_hash if client else None, password)
@@ -101,10 +98,8 @@ async def revoke_key(api_key: str | None) -> None:
 
 
 async def disable_client(login: str, blobs: BlobStore) -> None:
-    """Every key of the client is a 401 from now on, and its tasks not yet sent are canceled.
-
-    Calling it again is harmless: the first `disabled_at` stays, and pending tasks are canceled again.
-    """
+    """Every key of the client is a 401 from now on, and its tasks not yet sent are canceled;
+    calling it again keeps the first `disabled_at` and cancels pending tasks again."""
     ids = await Client.filter(login_key=login_key(login)).values_list("id", flat=True)
     if not ids:
         raise NotFound("No client with this login")

@@ -1,11 +1,6 @@
-"""A blob store in an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, ...), for replicas on
-several hosts: every process reads and deletes what any of them wrote.
-
-A PUT that S3 answered 200 is stored durably (S3 writes an object whole or not at all), so a
-create's 202 can follow it as it follows the local store's fsync. Keys are `BLOB_S3_PREFIX` +
-the blob's key; the sweep lists that prefix only. The client is aiobotocore's (botocore's
-signing, retries and credential chain, on asyncio).
-"""
+"""A blob store in an S3-compatible bucket, for replicas on several hosts. A PUT answered 200 is
+durable (S3 writes an object whole or not at all), as the local store's fsync is. Keys are
+`BLOB_S3_PREFIX` + the blob's key; the sweep lists that prefix only."""
 
 from __future__ import annotations
 

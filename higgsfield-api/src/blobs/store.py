@@ -1,10 +1,6 @@
-"""A store of blobs by key: put durably, get, delete, and list what is older than a moment.
-
-The local store keeps one file per key in one directory. A put writes a temporary file in that
-directory, fsyncs it, renames it over the key's name and fsyncs the directory: once `put`
-returns, the blob survives a `kill -9` or a power loss, and a reader never sees half a file.
-File work runs in a worker thread (`anyio.to_thread.run_sync`), off the event loop.
-"""
+"""A store of blobs by key, and the local one: a file per key, written to a temporary file that is
+fsynced, renamed and its directory fsynced, so a put survives a power loss and no reader sees half
+a file. File work runs in a worker thread, off the event loop."""
 
 from __future__ import annotations
 
@@ -28,8 +24,7 @@ class BlobStore(Protocol):
     async def put(self, key: str, data: bytes) -> None:
         """Stores `data` under `key`, durably, before returning."""
 
-    async def get(self, key: str) -> bytes | None:
-        """The blob of `key`, or None when there is none."""
+    async def get(self, key: str) -> bytes | None: ...
 
     async def delete(self, keys: Iterable[str]) -> None:
         """Deletes the blobs of `keys`; a key without a blob is no error."""
@@ -55,22 +50,15 @@ class LocalBlobStore:
     def _put(self, key: str, data: bytes) -> None:
         temp = self.directory / f"{TEMP_PREFIX}{key}.{secrets.token_hex(4)}"
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            with open(temp, "xb", opener=lambda path, flags: os.open(path, flags, 0o600)) as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
             os.replace(temp, self.directory / key)
         except BaseException:
             with contextlib.suppress(OSError):
                 temp.unlink()
             raise
-        self._sync_directory()
-
-    def _sync_directory(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -117,8 +105,7 @@ class LocalBlobStore:
 
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[BlobStore]:
-    """The store the settings name, open while the app runs: the bucket BLOB_S3_BUCKET when
-    set (src/blobs/s3.py), otherwise the local directory BLOB_DIR."""
+    """The bucket BLOB_S3_BUCKET when set, else the directory BLOB_DIR; open while the app runs."""
     if settings.blob_s3_bucket:
         from src.blobs.s3 import s3_store  # aiobotocore is loaded only when a bucket is used
 

@@ -1,13 +1,6 @@
-"""Callback job: delivers the signed callback of every final task that asked for one.
-
-A final status makes the callback due (`src.tasks.transitions`). The job claims due callbacks
-under a lease (so no two processes send one at once), sends them with bounded concurrency,
-records every attempt as a `CallbackAttempt` row, and on failure makes the callback due again
-after an exponential backoff with jitter. It gives up only after an attempt started past the
-retry window (from the task's `completed_at`) also failed. An address the service may not send
-to (`src.callbacks.destinations`, checked before each attempt) ends the callback at once. Either
-way the reason stays on the task (`callback_error`, shown as the callback's `error`).
-"""
+"""Callback job: claims due callbacks under a lease, sends them with bounded concurrency, records
+each attempt, and retries with backoff until an attempt started past the retry window (from
+`completed_at`) fails too; an address not allowed (`destinations`) ends the callback at once."""
 
 from __future__ import annotations
 
@@ -23,8 +16,7 @@ import pydantic_core
 from tortoise.expressions import Q
 
 from src.callbacks import destinations
-from src.callbacks import signing as callbacks
-from src.callbacks.signing import Attempt
+from src.callbacks.signing import Attempt, deliver
 from src.core.clock import utcnow
 from src.core.task_context import working_on
 from src.db.models import FINAL_STATUSES, CallbackAttempt, Task
@@ -44,8 +36,7 @@ SECRET_FIELD = "client__webhook_secret"  # noqa: S105 - a column name, not a sec
 
 
 def lease_seconds(ctx: JobContext) -> float:
-    """Long enough for a whole batch of receivers that all time out, so that no other worker
-    takes a callback over (and sends it twice) while this one is still trying it."""
+    """Covers a batch of receivers that all time out: no other worker takes one over (and sends it twice)."""
     rounds = math.ceil(BATCH_SIZE / CONCURRENCY)
     worst = rounds * ctx.settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
     return max(ctx.settings.lease_seconds, worst)
@@ -61,8 +52,8 @@ def due_filter(now: datetime) -> Q:
 
 
 async def clear_unrequested(now: datetime) -> int:
-    """Every final status sets `callback_due_at`, also without a `callback_url` (a transition
-    cannot tell); clearing it keeps the indexed range the claim reads to the real callbacks."""
+    """Every final status sets `callback_due_at`, also without a `callback_url`; clearing that keeps
+    the indexed range the claim reads to the real callbacks."""
     ids = await (
         Task.filter(callback_url__isnull=True, callback_due_at__lte=now)
         .limit(SWEEP_SIZE)
@@ -82,8 +73,7 @@ async def record(
     *,
     refused: bool,
 ) -> None:
-    """Records the attempt, then updates the task under the claim: delivered, due again, or
-    ended (given up, or `refused`: an address the service may not send to)."""
+    """Records the attempt, then marks the task under the claim delivered, due again, or ended."""
     task_id: uuid.UUID = row["id"]
     error = result.error[:255] if result.error else None
     await CallbackAttempt.create(
@@ -130,7 +120,6 @@ async def record(
 async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
     working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
     secret: str = row.pop(SECRET_FIELD)
-    # The task as a GET answers it (TaskOut), rendered the one way tasks are.
     body = pydantic_core.to_json(render_task(tasks.public(dict(row))))
     url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
     async with limit:
@@ -141,10 +130,7 @@ async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: d
             result = Attempt(None, refused)
         else:
             assert ctx.callbacks_http is not None  # noqa: S101 - the lifespan gives the job its client
-            msg_id = callbacks.message_id(row["id"])
-            result = await callbacks.deliver(
-                ctx.callbacks_http, url, secret, msg_id, body, timeout_seconds=timeout
-            )
+            result = await deliver(ctx.callbacks_http, url, secret, row["id"], body, timeout_seconds=timeout)
     await record(ctx, row, token, attempted_at, result, refused=refused is not None)
 
 

@@ -1,14 +1,6 @@
-"""Where the service may send a client's callback: public addresses only, unless allowed.
-
-A client chooses its callback URL, so unchecked it could make the service POST into its own
-network (the database, a metadata endpoint). `problem` judges a URL when the task is created
-(a 422) and before each delivery attempt (a refusal ends the callback), reading the host the way
-the connection will: as written and as httpx connects (IDNA: `127。0。0。1` is 127.0.0.1); in every
-address spelling the resolver accepts (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`, IPv6
-with an IPv4 address inside); `localhost` names as this machine; any other name resolved, every
-address public. A name that does not resolve in time passes: its attempts fail like those to
-any unreachable host, and each attempt checks it again. CALLBACK_ALLOW_PRIVATE=true lifts it all.
-"""
+"""Where the service may send a client's callback: public addresses only (else a client could make
+it POST into its own network), unless CALLBACK_ALLOW_PRIVATE=true. Checked at create (a 422) and
+before each attempt (a refusal ends the callback)."""
 
 from __future__ import annotations
 
@@ -59,13 +51,9 @@ def parse_address(host: str) -> Address | None:
 
 
 def _embedded_v4(address: IPv6Address) -> IPv4Address | None:
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
     if address in _V4_COMPATIBLE or address in _NAT64:
         return IPv4Address(int(address) & 0xFFFF_FFFF)
-    return None
+    return address.ipv4_mapped or address.sixtofour
 
 
 def is_public(address: Address) -> bool:
@@ -87,13 +75,12 @@ def _target(url: str) -> tuple[str, int] | None:
 
 
 def _hosts(url: str, target: tuple[str, int] | None) -> set[str]:
+    """The host as written and as httpx connects (IDNA: `127。0。0。1` is 127.0.0.1)."""
     try:
         written = urlsplit(url).hostname or ""
     except ValueError:
         written = ""
-    hosts = {normal_host(written), normal_host(target[0]) if target else ""}
-    hosts.discard("")
-    return hosts
+    return {normal_host(written), normal_host(target[0]) if target else ""} - {""}
 
 
 async def _resolve(host: str, port: int, within: float) -> list[Address]:
@@ -106,8 +93,9 @@ async def _resolve(host: str, port: int, within: float) -> list[Address]:
 
 
 async def problem(url: str | None, *, resolve_within: float) -> str | None:
-    """Why the service may not POST to `url`; None when it may (or there is no URL). A name is
-    resolved for at most `resolve_within` seconds."""
+    """Why the service may not POST to `url`, else None. Every address spelling the resolver takes
+    counts (`2130706433`, `0177.0.0.1`, `127.1`, IPv4 inside IPv6); a name is resolved for at most
+    `resolve_within` seconds, and one that does not resolve in time passes (each attempt checks again)."""
     if not url:
         return None
     target = _target(url)

@@ -1,9 +1,5 @@
-"""Client callbacks, signed the Standard Webhooks way (https://www.standardwebhooks.com).
-
-The signature is an HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
-base64-decoded part of the client's `webhook_secret` after `whsec_`. This module signs and sends
-one attempt; when to try (and try again) is `src.callbacks.delivery`'s business.
-"""
+"""One attempt of a client callback, signed the Standard Webhooks way (https://www.standardwebhooks.com):
+an HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the secret after `whsec_`."""
 
 from __future__ import annotations
 
@@ -24,8 +20,7 @@ USER_AGENT = "higgsfield-api-callbacks/1.0"
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """The receiver's status (None when it never answered) and a short reason when it is not a
-    success. Never the body of either side."""
+    """The receiver's status (None when it never answered) and why it failed; never a body."""
 
     status_code: int | None
     error: str | None = None
@@ -33,12 +28,6 @@ class Attempt:
     @property
     def delivered(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def message_id(task_id: uuid.UUID | str) -> str:
-    """A task has exactly one final event, so its id names the event (the same on retries, which
-    lets receivers drop duplicates)."""
-    return f"msg_{task_id}"
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -59,12 +48,13 @@ def _failure(exc: Exception) -> str:
 
 
 async def deliver(
-    http: httpx.AsyncClient, url: str, secret: str, msg_id: str, body: bytes, *, timeout_seconds: float
+    http: httpx.AsyncClient, url: str, secret: str, task_id: uuid.UUID, body: bytes, *, timeout_seconds: float
 ) -> Attempt:
-    """POSTs one signed attempt. Redirects are never followed (a 3xx is a failure with its
-    status); `timeout_seconds` bounds the whole attempt, so a receiver that trickles bytes cannot
-    hold a worker. The receiver's answer body is not read. The timestamp is taken per attempt, so
-    receivers can refuse replays."""
+    """POSTs one signed attempt, without following redirects or reading the answer's body;
+    `timeout_seconds` bounds the whole attempt, so a receiver that trickles bytes cannot hold a worker."""
+    # A task has one final event: its id names the event on every retry, so receivers drop duplicates.
+    # The timestamp is the attempt's own, so receivers can refuse replays.
+    msg_id = f"msg_{task_id}"
     timestamp = int(time.time())
     headers = {
         "content-type": "application/json",
@@ -81,8 +71,6 @@ async def deliver(
     except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
         return Attempt(None, _failure(exc))
     status = response.status_code
-    if response.is_redirect or 300 <= status < 400:
+    if 300 <= status < 400:
         return Attempt(status, "redirect not followed")
-    if not 200 <= status < 300:
-        return Attempt(status, f"HTTP {status}")
-    return Attempt(status)
+    return Attempt(status, None if 200 <= status < 300 else f"HTTP {status}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -16,8 +17,7 @@ REPO_DIR = SERVICE_DIR.parent
 DEFAULT_SQLITE_PATH = SERVICE_DIR / "data" / "higgsfield.sqlite3"
 DEFAULT_BLOB_DIR = SERVICE_DIR / "data" / "blobs"
 HIGGSFIELD_BASE_URL = "https://platform.higgsfield.ai"
-# The API's model names and the v2 model path each one is sent to (HF_V2_MODELS overrides it).
-# Higgsfield's v2 docs name two DoP models; `turbo` has none until an operator names one.
+# The v2 model path of each API model (HF_V2_MODELS overrides); Higgsfield's docs name none for turbo.
 DEFAULT_V2_MODELS: dict[str, str] = {
     "standard": "higgsfield-ai/dop/standard",
     "lite": "higgsfield-ai/dop/preview",
@@ -35,10 +35,8 @@ EXAMPLE_SECRETS = frozenset({"change-me"})
 def _seconds_or_iso(value: object) -> object:
     """Durations as seconds ("3600", "0.5") or ISO 8601 ("PT6H", "P1D")."""
     if isinstance(value, str):
-        try:
+        with suppress(ValueError):
             return timedelta(seconds=float(value))
-        except ValueError:
-            return value
     return value
 
 
@@ -126,13 +124,11 @@ class Settings(BaseSettings):
     login_failure_window: Duration = timedelta(minutes=15)
 
     # HTTP server
-    # Loopback unless HOST says otherwise: /metrics and the sandbox are not for every interface.
-    # The Docker image sets HOST=0.0.0.0, as a container is reached through its published port.
+    # Loopback by default (the Docker image sets 0.0.0.0): /metrics and the sandbox are not for all.
     host: str = "127.0.0.1"
     port: int = Field(8018, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # Where the workers of one `serve` share their metrics (see src/metrics/multiproc.py).
     prometheus_multiproc_dir: Path | None = None
     max_image_bytes: int = Field(10 * MIB, ge=1)
     # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).

@@ -1,10 +1,6 @@
-"""Keeps secrets out of third-party DEBUG logs while keeping those logs useful.
-
-At DEBUG, Tortoise logs every statement with its parameter values (password hashes, webhook
-secrets, the image bytes), and the connection parameters (the DB password); aiosqlite logs
-each call it runs in its thread with the same arguments. These filters keep the statements
-and drop the values: a record is rewritten, never dropped.
-"""
+"""Keeps secrets out of third-party DEBUG logs: Tortoise's and aiosqlite's records carry SQL
+parameters (password hashes, webhook secrets) and the DB password. A record keeps its statement
+and loses those values; it is rewritten, never dropped."""
 
 from __future__ import annotations
 

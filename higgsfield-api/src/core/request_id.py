@@ -6,6 +6,7 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -18,8 +19,5 @@ current_request_id: ContextVar[str | None] = ContextVar("current_request_id", de
 def request_id_for(scope: Scope) -> str:
     """The caller's X-Request-ID when it is short and plain (it ends up in logs and headers),
     else a fresh one."""
-    for key, value in scope["headers"]:
-        if key.lower() == b"x-request-id":
-            candidate = value.decode("latin-1")
-            return candidate if _SANE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
-    return uuid.uuid4().hex
+    candidate = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+    return candidate if _SANE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex

@@ -1,10 +1,6 @@
-"""The rules every input meets where it enters: text, and JSON.
-
-Text is valid Unicode without NUL: no lone surrogate (which no UTF-8 encoder can write, so it
-could not be stored or answered) and no NUL (which databases and logs cut at). JSON is strict:
-no NaN or infinities, no number outside a double's range, no lone surrogate escape, and at
-most MAX_DEPTH levels of nesting. Each refusal is an `InputProblem` whose message names what to fix.
-"""
+"""The rules every input meets where it enters: text without NUL (databases and logs cut at it) or
+lone surrogates (no UTF-8 encoder can write them), and strict JSON: finite doubles only, no lone
+surrogate escape, at most MAX_DEPTH levels. A refusal is an `InputProblem` naming what to fix."""
 
 from __future__ import annotations
 
@@ -80,8 +76,7 @@ def _check_strings(value: Any) -> None:
 
 
 def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
-    """Strict JSON: the value, or an InputProblem saying what is wrong with it (a text that is
-    not JSON at all raises json.JSONDecodeError, as json.loads does)."""
+    """Strict JSON, or an InputProblem; a text that is not JSON at all raises json.JSONDecodeError."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")

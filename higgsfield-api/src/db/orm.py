@@ -8,13 +8,9 @@ from tortoise.contrib.fastapi import RegisterTortoise
 
 from src.core.config import Settings
 
-MODELS_MODULE = "src.db.models"
-MIGRATIONS_MODULE = "src.db.migrations"
-
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
-    """A `sqlite://` URL runs on aiosqlite; a `mysql://` one on Tortoise's MySQL engine, whose
-    driver is aiomysql (requirements/base.txt installs no other MySQL driver)."""
+    """`sqlite://` runs on aiosqlite, `mysql://` on aiomysql (requirements/base.txt has no other driver)."""
     url = settings.db_url
     if settings.db_is_sqlite:
         if not settings.database_url:  # the default file: make its folder (a given URL's is the user's)
@@ -25,9 +21,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "connections": {"default": url},
         "apps": {
             "models": {
-                "models": [MODELS_MODULE],
+                "models": ["src.db.models"],
                 "default_connection": "default",
-                "migrations": MIGRATIONS_MODULE,
+                "migrations": "src.db.migrations",
             }
         },
         "use_tz": True,

@@ -1,9 +1,5 @@
-"""The service's Prometheus metrics, and their rendering for `GET /metrics`.
-
-With `PROMETHEUS_MULTIPROC_DIR` set (`multiproc.py`) every worker writes its counts to files
-there and a scrape adds up all workers; otherwise they live in this process. The task gauges
-are read from the database at scrape time (`task_gauges.py`), the same whichever worker answers.
-"""
+"""The service's Prometheus metrics, and their rendering for `GET /metrics` (all workers' counts
+in multiprocess mode, see `multiproc.py`)."""
 
 from __future__ import annotations
 

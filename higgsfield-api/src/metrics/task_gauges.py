@@ -4,7 +4,7 @@ processes, and one GROUP BY over the status index is cheap at scrape intervals."
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -15,11 +15,11 @@ from src.core.clock import utcnow
 from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 
 
+@dataclass
 class TaskGauges(Collector):
     """One scrape's gauges, as prometheus-client collects them."""
 
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
-        self.families = families
+    families: list[GaugeMetricFamily]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         return iter(self.families)
@@ -32,12 +32,8 @@ async def read_task_gauges() -> TaskGauges:
         .group_by("status")
         .values("status", "n", "oldest")
     )
-    by_status = dict.fromkeys((status.value for status in TaskStatus), 0)
-    oldest: datetime | None = None
-    for row in rows:
-        by_status[row["status"]] = row["n"]
-        if row["status"] not in FINAL_STATUSES and row["oldest"] is not None:
-            oldest = row["oldest"] if oldest is None else min(oldest, row["oldest"])
+    by_status = {status.value: 0 for status in TaskStatus} | {row["status"]: row["n"] for row in rows}
+    active = [row["oldest"] for row in rows if row["status"] not in FINAL_STATUSES and row["oldest"]]
     # The most overdue read of a job Higgsfield has: the poller is behind by this much.
     overdue = (
         await Task.filter(status__in=list(UPSTREAM_STATUSES), next_attempt_at__lte=now)
@@ -56,7 +52,7 @@ async def read_task_gauges() -> TaskGauges:
             GaugeMetricFamily(
                 "hfapi_oldest_active_task_age_seconds",
                 "Age of the oldest task that is not final yet (0 when there is none)",
-                value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+                value=max(0.0, (now - min(active)).total_seconds()) if active else 0.0,
             ),
             GaugeMetricFamily(
                 "hfapi_dispatch_queue_length",

@@ -1,10 +1,5 @@
-"""The built-in motion catalog: the motion names the service has always offered, with fixed ids.
-
-Used where Higgsfield has no catalog to load (its v2 API documents none) and by the sandbox,
-which serves it as its v1 catalog. The ids are fixed literals so that they stay the same across
-restarts and across the workers that each mount their own sandbox: the service caches the
-catalog and stores motion ids, and a catalog that changed under it would break tasks in flight.
-"""
+"""The built-in motion catalog, for Higgsfield's v2 (which documents none) and the sandbox. Its ids
+are fixed literals: tasks in flight store them, so they must not change across restarts or workers."""
 
 from __future__ import annotations
 
@@ -53,8 +48,6 @@ MOTIONS: tuple[Motion, ...] = (
         "The camera passes through a foreground object.",
     ),
 )
-
-MOTION_IDS: frozenset[str] = frozenset(motion.id for motion in MOTIONS)
 
 
 def catalog() -> list[dict[str, Any]]:

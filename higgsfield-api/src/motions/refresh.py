@@ -1,9 +1,6 @@
-"""Motion catalog job: load it at start (retrying until it works), then refresh it hourly.
-
-Where the catalog is the built-in one (the sandbox serves it; v2 has none of its own) the first
-load reads it straight from `src.motions.builtin`, without HTTP, and runs before the server
-listens (see app_factory), so a create sent the moment the port opens finds it. The sandbox is
-served by this very process, which does not listen yet while it starts."""
+"""Motion catalog job: load it at start (retrying until it works), then refresh it hourly. A built-in
+catalog is first loaded without HTTP, before the server listens (see app_factory): the sandbox that
+serves it is this very process, and a create sent the moment the port opens must find it."""
 
 from __future__ import annotations
 
@@ -25,10 +22,8 @@ class CatalogRefresher:
 
     async def __call__(self) -> None:
         """Runs every few seconds; only calls Higgsfield when the catalog is missing or old."""
-        if (
-            self._loaded_at
-            and time.monotonic() - self._loaded_at < self._ctx.settings.motions_refresh_seconds
-        ):
+        refresh_seconds = self._ctx.settings.motions_refresh_seconds
+        if self._loaded_at and time.monotonic() - self._loaded_at < refresh_seconds:
             return
         try:
             if self._loaded_at is None and self._ctx.settings.catalog_is_local:

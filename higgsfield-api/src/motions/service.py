@@ -25,24 +25,23 @@ def motion_name(title: str) -> str:
 
 
 async def refresh_catalog(higgsfield: HiggsfieldClient) -> int:
-    """Replaces the cached catalog with Higgsfield's (the built-in one where its API generation
-    has none); returns the number of motions."""
+    """Replaces the cached catalog with Higgsfield's (or the built-in one); returns its size."""
     items = await higgsfield.list_motions()
     return await store_catalog(builtin.catalog() if items is None else items)
 
 
 async def store_catalog(items: list[Any]) -> int:
-    """Replaces the cached catalog with these items (as Higgsfield's `/v1/motions` lists them)."""
-    catalog: dict[str, dict[str, Any]] = {}
-    for item in items:
-        if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
-            continue
-        catalog[str(item["id"])] = {
+    """Replaces the cached catalog with these items (as `/v1/motions` lists them)."""
+    catalog = {
+        str(item["id"]): {
             "name": motion_name(str(item["name"])),
             "title": str(item["name"]),
             "description": item.get("description"),
             "preview_url": item.get("preview_url"),
         }
+        for item in items
+        if isinstance(item, dict) and item.get("id") and item.get("name")
+    }
     if not catalog:
         logger.warning("Higgsfield returned an empty motion catalog; keeping the cached one")
         return await Motion.all().count()

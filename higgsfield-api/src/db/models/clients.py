@@ -7,8 +7,7 @@ from tortoise.models import Model
 
 
 def login_key(login: str) -> str:
-    """Logins are unique and matched without regard to case: "CAROL" is "carol". Logins are
-    ASCII (`[A-Za-z0-9_.@-]`), where this is also what SQL's LOWER() gives (migration 0005)."""
+    """Logins are matched without regard to case; being ASCII, as SQL's LOWER() (migration 0005)."""
     return login.lower()
 
 
@@ -16,9 +15,8 @@ class Client(Model):
     id = fields.UUIDField(primary_key=True)
     # As registered, case kept: that is what the API returns.
     login = fields.CharField(max_length=64, unique=True)
-    # `login_key(login)`, set on every save: registration, login, disabling and the failed-login
-    # count look clients up by it. Nullable only because SQLite cannot add a NOT NULL column to
-    # a table with rows without rebuilding it; migration 0005 fills it for the rows it finds.
+    # `login_key(login)`, set on every save, which lookups use. Nullable only as SQLite cannot add
+    # a NOT NULL column to a table with rows; migration 0005 fills it.
     login_key = fields.CharField(max_length=64, unique=True, null=True)
     password_hash = fields.CharField(max_length=255)
     # Needed in clear to sign callbacks; returned to the client at registration and login.
@@ -41,8 +39,7 @@ class ApiKey(Model):
     client: fields.ForeignKeyRelation[Client] = fields.ForeignKeyField(
         "models.Client", related_name="api_keys", on_delete=fields.CASCADE
     )
-    # SHA-256 of the key (hex): keys are long random strings, so a fast hash is enough
-    # and the lookup on the request path stays one indexed query.
+    # SHA-256 (hex): keys are long and random, so a fast hash is enough and a lookup one indexed query.
     key_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)

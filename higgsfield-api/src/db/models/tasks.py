@@ -40,15 +40,13 @@ class Task(Model):
     seed = fields.IntField(null=True)
     enhance_prompt = fields.BooleanField(default=False)
 
-    # The client's image waits in the blob store (src/blobs/) under this key until Higgsfield has
-    # it; NULL for tasks stored before 0006, whose image is in task_images.
+    # The image's key in the blob store until Higgsfield has it; NULL before 0006 (see task_images).
     image_key = fields.CharField(max_length=64, null=True)
     image_type = fields.CharField(max_length=32, null=True)
     image_url = fields.TextField(null=True)  # the upstream public_url once uploaded
     # Higgsfield's id of the job: the job set's id on v1, the request_id on v2.
     upstream_job_id = fields.CharField(max_length=64, null=True, unique=True)
-    # The API generation the task was sent with (HF_API_VERSION then), followed with after an upgrade.
-    # Rows from before the column existed were all sent with v1.
+    # The API generation the task was sent with (HF_API_VERSION then); older rows were all v1.
     upstream_api = fields.CharField(max_length=4, default="v1", db_default="v1")
     video_url = fields.TextField(null=True)
     thumbnail_url = fields.TextField(null=True)
@@ -76,9 +74,8 @@ class Task(Model):
 
     class Meta:
         table = "tasks"
-        # (client_id, created_at, id): a page of tasks, newest first, read straight off the index.
-        # (status, lease_until): the busy upstream slots, counted on every dispatch round, without
-        # reading every pending task.
+        # (client_id, created_at, id): a page of tasks, newest first, off the index.
+        # (status, lease_until): the busy upstream slots, counted on every dispatch round.
         indexes = (
             ("client_id", "created_at", "id"),
             ("status", "next_attempt_at"),
@@ -88,9 +85,7 @@ class Task(Model):
 
 class TaskImage(Model):
     """The client's image, kept until Higgsfield has it, then deleted.
-
-    Only tasks stored before migration 0006 have one: newer images are in the blob store.
-    """
+    Only tasks stored before migration 0006 have one: newer images are in the blob store."""
 
     task: fields.OneToOneRelation[Task] = fields.OneToOneField(
         "models.Task", related_name="image", on_delete=fields.CASCADE, primary_key=True
