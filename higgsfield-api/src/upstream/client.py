@@ -34,22 +34,11 @@ def _detail(response: httpx.Response) -> str:
 class HiggsfieldClient:
     """Higgsfield through one API generation."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient | ShardedHttp,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        generation: Generation,
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient | ShardedHttp, settings: Settings, generation: Generation):
         self._http = http
-        self._base_url = base_url.rstrip("/")
+        self._base_url = settings.upstream_base_url.rstrip("/")
         self.generation = generation
-        self._headers = generation.headers(api_key, api_secret)
-
-    @property
-    def version(self) -> str:
-        return self.generation.version
+        self._headers = generation.headers(*settings.upstream_credentials)
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
@@ -149,7 +138,7 @@ class HiggsfieldClient:
         """Cancels a job Higgsfield has not started; CancelRefused when it has (or cannot cancel)."""
         call = self.generation.cancel(request_id)
         if call is None:
-            raise CancelRefused(f"Higgsfield's {self.version} API cannot cancel a job")
+            raise CancelRefused(f"Higgsfield's {self.generation.version} API cannot cancel a job")
         try:
             await self._api(call, endpoint="cancel")
         except UpstreamPermanent as exc:
@@ -168,9 +157,8 @@ class Upstream:
 
     @classmethod
     def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Upstream:
-        key, secret = settings.upstream_credentials
         clients = {
-            version: HiggsfieldClient(http, settings.upstream_base_url, key, secret, generation)
+            version: HiggsfieldClient(http, settings, generation)
             for version, generation in generations(settings.v2_models).items()
         }
         return cls(clients, clients[settings.hf_api_version])

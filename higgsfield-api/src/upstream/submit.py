@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.expressions import Q
@@ -91,6 +92,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     """Uploads and submits one claimed task; False when Higgsfield's cap is reached."""
     task = await Task.get(id=task_id)
     upstream = ctx.higgsfield.default
+    version = upstream.generation.version
     try:
         if not task.image_url:
             image = await image_store.load(ctx.blobs, task)
@@ -100,7 +102,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
             task.image_url = await upstream.upload_image(*image)
             await update_claimed(task_id, token, release=False, image_url=task.image_url)
         # The intent is on record before the paid call; a cancel or a lost lease stops us here.
-        if not await transitions.start_submitting(task_id, token, upstream.version):
+        if not await transitions.start_submitting(task_id, token, version):
             return True
         request_id = await upstream.submit(submission(ctx, task))
     except ConcurrencyCapReached:
@@ -126,7 +128,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
         attempts=task.attempts + 1,
         poll_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
     )
-    logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, upstream.version, request_id)
+    logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, version, request_id)
     return True
 
 
@@ -144,6 +146,7 @@ async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> N
         metrics.observe_given_up("unknown_outcome", 1)
 
 
+@dataclass
 class Dispatcher:
     """The submit job: each round fills the free upstream slots, then sends the claimed tasks
     concurrently. One process dispatches at a time (the `dispatch` lease), so the cap cannot be
@@ -151,9 +154,7 @@ class Dispatcher:
     by every process, holds sends back until one of ours ends or a while has passed."""
 
     name = leases.DISPATCH
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
+    ctx: JobContext
 
     async def run(self) -> int:
         """One round; returns how many tasks it handled. Every new task nudges a round, so a round
