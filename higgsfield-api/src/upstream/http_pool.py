@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -41,7 +40,5 @@ class ShardedHttp:
     async def __aenter__(self) -> ShardedHttp:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
