@@ -27,7 +27,6 @@ def new_worker_id() -> str:
 @dataclass(frozen=True, slots=True)
 class JobContext:
     settings: Settings
-    # Higgsfield: `.default` for new submissions, `.of(version)` for a task sent with that version.
     higgsfield: Upstream
     # Where the images of tasks not sent yet wait (src/tasks/image_store.py).
     blobs: BlobStore
