@@ -1,10 +1,8 @@
-"""The APScheduler instance and its jobs (started inside the app's lifespan): each domain's job
-with its runner and its interval."""
+"""The APScheduler instance and its jobs, each with its runner and its interval."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -34,7 +32,7 @@ def build_jobs(base: JobContext) -> Jobs:
         catalog=CoalescingRunner("motions", CatalogRefresher(ctx)),
         callbacks=callbacks,
     )
-    start: datetime = utcnow()
+    start = utcnow()
     for runner, seconds in (
         (jobs.catalog, min(CATALOG_CHECK_SECONDS, settings.motions_refresh_seconds)),
         (jobs.submit, settings.submit_interval),

@@ -1,9 +1,5 @@
-"""Claims instead of locks (DESIGN.md): one conditional UPDATE decides who works on a row.
-
-A claim sets `lease_owner`/`lease_until` only where the lease is free, so several processes
-on one database never work on the same task, and a crashed worker's rows are free again once
-its lease has run out. It works the same on SQLite and MySQL and needs nothing else.
-"""
+"""Claims instead of locks: one conditional UPDATE sets `lease_owner`/`lease_until` where the
+lease is free, so processes never work on the same task and a crashed worker's rows come free."""
 
 from __future__ import annotations
 
@@ -44,8 +40,7 @@ async def claim_batch(
 
 
 async def update_claimed(task_id: uuid.UUID, token: str, *, release: bool = True, **fields: Any) -> bool:
-    """Writes to a task only while this claim still holds it; True when it did. Never its status:
-    that is src.tasks.transitions' to write."""
+    """Writes to a task only while this claim still holds it; True when it did."""
     if "status" in fields:
         raise ValueError("a task's status is written by src.tasks.transitions only")
     if release:

@@ -1,7 +1,4 @@
-"""What the scheduler jobs share: settings, the HTTP clients, the blob store and this worker's name.
-
-Built once by the app's lifespan and never changed: a job keeps what it must remember between
-runs in the database (so that every process sees it) or in its own object."""
+"""What the scheduler jobs share: settings, the HTTP clients, the blob store and this worker's name."""
 
 from __future__ import annotations
 
@@ -30,7 +27,6 @@ def new_worker_id() -> str:
 @dataclass(frozen=True, slots=True)
 class JobContext:
     settings: Settings
-    # Higgsfield: `.default` for new submissions, `.of(version)` for a task sent with that version.
     higgsfield: Upstream
     # Where the images of tasks not sent yet wait (src/tasks/image_store.py).
     blobs: BlobStore
@@ -41,8 +37,7 @@ class JobContext:
     on_final: Callable[[], None] = field(default=lambda: None)
 
     def backoff(self, attempts: int, max_seconds: float | None = None) -> timedelta:
-        """Exponential backoff with full jitter in [½, 1] of the step, capped at `max_seconds`
-        (default: retry_max_seconds)."""
+        """Exponential backoff with jitter in [½, 1] of the step, capped (default: retry_max_seconds)."""
         cap = self.settings.retry_max_seconds if max_seconds is None else max_seconds
         step = min(cap, self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0))
         return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret

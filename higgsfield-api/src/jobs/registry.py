@@ -1,5 +1,4 @@
-"""The service's scheduled jobs as the rest of the app sees them: runners to nudge, a scheduler
-to ask about. Built by `src.scheduling.build_jobs`."""
+"""The scheduled jobs as the rest of the app sees them. Built by `src.scheduling.build_jobs`."""
 
 from __future__ import annotations
 

@@ -10,11 +10,8 @@ logger = logging.getLogger(__name__)
 
 
 class CoalescingRunner:
-    """Wraps one job. `nudge()` asks for a run soon; nudges during a run cause exactly one more run.
-
-    APScheduler calls `run()` on the interval; endpoints call `nudge()` so that new work
-    starts at once instead of waiting for the next tick.
-    """
+    """Wraps one job: APScheduler calls `run()` on the interval, `nudge()` asks for a run now;
+    nudges during a run cause exactly one more run."""
 
     def __init__(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         self.name = name

@@ -1,14 +1,6 @@
-"""The built-in Higgsfield sandbox: a fake upstream so the whole flow works without credentials.
-
-The service mounts it at `/sandbox` and talks to it over HTTP on loopback exactly as it talks to
-Higgsfield; the tests serve it the same way and turn its knobs (`src.sandbox.state`). It speaks
-both API generations at once (v1's `/v1/...` routes, v2's `/higgsfield-ai/dop/...` and
-`/requests/...`). Any worker, before or after a restart, answers the same for the same job
-(`src.sandbox.jobs`); only a v2 cancel stays in the memory of the worker that took it.
-
-Try every ending by prompt: `nsfw` ends `nsfw`, `explode` ends `failed`, anything else ends
-`completed` with a tiny real MP4.
-"""
+"""The built-in Higgsfield sandbox, mounted at `/sandbox` and called over HTTP like Higgsfield,
+in both API generations. A prompt with `nsfw` ends `nsfw`, with `explode` `failed`; any other
+ends `completed` with a tiny real MP4."""
 
 from __future__ import annotations
 
@@ -36,8 +28,7 @@ from src.sandbox.protocol import (
 from src.sandbox.state import ENDPOINTS, Sandbox
 from src.sandbox.uploads import UploadSigner
 
-# What every completed job serves: 2 s of ffmpeg's `testsrc2` at 64x64 (H.264, `+faststart`)
-# and its first frame.
+# What every completed job serves: 2 s of ffmpeg's `testsrc2` at 64x64 and its first frame.
 ASSET_DIR = Path(__file__).with_name("assets")
 MEDIA_TYPES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg"}
 # Storage URLs (the PUT, public files, outputs) are open, as presigned ones are.
@@ -56,8 +47,8 @@ def asset_response(name: str) -> Response:
 
 
 class FaultRoute(APIRoute):
-    """A route named after its endpoint: it counts the call, applies a fault due before the work,
-    checks the credentials of its generation (uploads: either) and applies a fault due after."""
+    """A route named after its endpoint: counts the call, applies a fault due before the work,
+    checks the credentials of its generation and applies a fault due after."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -85,8 +76,7 @@ class FaultRoute(APIRoute):
 
 
 def create_sandbox_app(**settings: Any) -> FastAPI:
-    """A Higgsfield look-alike; `settings` are `SandboxSettings`, `app.state.sandbox` its state.
-    Every route but the assets is a `FaultRoute`."""
+    """A Higgsfield look-alike; `settings` are `SandboxSettings`, `app.state.sandbox` its state."""
     sandbox = Sandbox(**settings)
     app = FastAPI(title="Higgsfield sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     app.router.route_class = FaultRoute
@@ -105,8 +95,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
     @app.post("/files/generate-upload-url", name="upload_url")
     async def generate_upload_url(body: UploadUrlRequest, request: Request) -> dict[str, Any]:
         with_headers = sandbox.settings.upload_headers
-        answer = signer.new_upload(base_url(request), body.content_type, with_headers=with_headers)
-        return answer
+        return signer.new_upload(base_url(request), body.content_type, with_headers=with_headers)
 
     @app.put("/uploads/{file_name}", name="put")
     async def put_upload(file_name: str, request: Request) -> Response:
@@ -133,8 +122,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
 
     @app.get("/v1/job-sets/{job_set_id}", name="job_set")
     async def get_job_set(job_set_id: str, request: Request) -> dict[str, Any]:
-        job = sandbox.read(job_set_id, "v1")
-        return job_set(request, job)
+        return job_set(request, sandbox.read(job_set_id, "v1"))
 
     @app.post("/higgsfield-ai/dop/{variant}", name="dop")
     async def v2_dop(
@@ -147,8 +135,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
 
     @app.get("/requests/{request_id}/status", name="job_set")
     async def v2_status(request_id: str, request: Request) -> dict[str, Any]:
-        job = sandbox.read(request_id, "v2")
-        return v2_request(request, job)
+        return v2_request(request, sandbox.read(request_id, "v2"))
 
     @app.post("/requests/{request_id}/cancel", name="cancel", status_code=202)
     async def v2_cancel(request_id: str) -> Response:

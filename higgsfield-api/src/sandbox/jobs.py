@@ -1,11 +1,7 @@
 """Sandbox jobs: the job-set id carries the job, so any worker (or a restarted one) rebuilds it.
 
-The job-set id (the v2 request id) is a UUIDv8 carrying the creation time, the API generation
-and the outcome chosen at submission; the status follows the clock. What only the worker that
-took a call knows (the body as sent, the reads, a cancel) is in its `Job` record.
-
-Layout (RFC 9562 UUIDv8): 48-bit unix time in ms | version 8 | 2-bit outcome, 1-bit generation,
-9 random bits | variant 0b10 | 62 random bits.
+The id is a UUIDv8 (RFC 9562): 48-bit unix time in ms | version 8 | 2-bit outcome, 1-bit
+generation, 9 random bits | variant 0b10 | 62 random bits. The status follows the clock.
 """
 
 from __future__ import annotations
@@ -43,8 +39,8 @@ def new_job_set_id(outcome: str, version: str = "v1", created_ms: int | None = N
 
 @dataclass
 class Job:
-    """One job set holding one job. `body` is the submission as sent (None for a job rebuilt from
-    its id by a worker that did not take it), `path` and `query` where it was sent."""
+    """One job set holding one job. `body` is the submission as sent: None for a job rebuilt from
+    its id by another worker."""
 
     job_set_id: str
     created_ms: int
@@ -84,8 +80,7 @@ class Job:
             self.status = self.outcome
 
     def follow_clock(self, job_seconds: float | None, at_ms: int | None = None) -> str:
-        """Moves the job on to where the clock has it (`queued` for the first third of
-        `job_seconds`, then `in_progress`, then the outcome), never back; None stops the clock."""
+        """Moves the job on to where the clock has it, never back; None stops the clock."""
         if job_seconds is not None and self.status not in FINAL:
             elapsed, total = (now_ms() if at_ms is None else at_ms) - self.created_ms, job_seconds * 1000
             if elapsed >= total:

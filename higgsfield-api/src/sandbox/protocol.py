@@ -62,7 +62,7 @@ class V2DopRequest(BaseModel):
 
 
 def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
-    """422 in FastAPI's shape for motion ids missing from the catalog (known only at run time)."""
+    """422 in FastAPI's shape for motion ids missing from the run-time catalog."""
     errors = [
         {
             "type": "value_error",
@@ -78,8 +78,8 @@ def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
 
 
 def authorized(headers: Mapping[str, str], generation: str, api_key: str, api_secret: str) -> bool:
-    """v1 signs with `hf-api-key` and `hf-secret`, v2 with `Authorization: Key {key}:{secret}`;
-    uploads (generation "any") take either. Every header is compared, in constant time."""
+    """v1 signs with `hf-api-key` and `hf-secret`, v2 with `Authorization: Key {key}:{secret}`,
+    "any" takes either. Every header is compared, in constant time."""
     key_ok = hmac.compare_digest(headers.get("hf-api-key", "").encode(), api_key.encode())
     secret_ok = hmac.compare_digest(headers.get("hf-secret", "").encode(), api_secret.encode())
     expected = f"Key {api_key}:{api_secret}".encode()
@@ -93,15 +93,13 @@ def not_found() -> HTTPException:
 
 
 def base_url(request: Request) -> str:
-    """The absolute URL of the app that handles `request`, without a trailing slash. Inside a
-    mount Starlette's `request.base_url` is the top-level app's; the scope's `root_path` has the
-    mount's prefix (`/sandbox`)."""
+    """The URL of the app that handles `request`, without a trailing slash. Inside a mount
+    `request.base_url` is the top-level app's; the scope's `root_path` has the mount's prefix."""
     return str(request.base_url.replace(path=request.scope.get("root_path", ""))).rstrip("/")
 
 
 def v2_request_json(*, base: str, request_id: str, status: str) -> dict[str, Any]:
-    """v2's submit answer, status answer and webhook payload: a completed job carries its video
-    and a thumbnail image, a failed one its error."""
+    """v2's submit answer, status answer and webhook payload."""
     answer: dict[str, Any] = {
         "status": status,
         "request_id": request_id,

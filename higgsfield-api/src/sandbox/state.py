@@ -1,11 +1,5 @@
-"""What a sandbox knows: its settings, the jobs this worker took, the uploads, a record of calls
-and the faults to inject. The tests turn these knobs on a sandbox served over loopback; none is
-reachable over HTTP.
-
-    sandbox = create_sandbox_app(job_seconds=None, reads_per_step=1).state.sandbox
-    sandbox.fail_next("dop", [503, 429])
-    assert sandbox.submissions[0]["params"]["model"] == "dop-turbo"
-"""
+"""What a sandbox knows: its settings, this worker's jobs and uploads, a record of calls and the
+faults to inject. Tests turn these knobs directly; none is reachable over HTTP."""
 
 from __future__ import annotations
 
@@ -50,10 +44,9 @@ class Fault:
 
 @dataclass
 class SandboxSettings:
-    """`job_seconds`: a job is `in_progress` after a third of it and final once it has passed
-    (None: the clock moves no job). `reads_per_step=k`: a job also advances a step on every k-th
-    read of it. `max_concurrency`: over this many live jobs a submission gets Higgsfield's 400.
-    `upload_headers=False` answers `upload_headers: null`: the client sends Content-Type itself."""
+    """`job_seconds`: a job is `in_progress` after a third of it, final after all of it (None: no
+    clock). `reads_per_step=k`: every k-th read also advances it. `upload_headers=False` answers
+    `upload_headers: null`. Over `max_concurrency` live jobs a submission gets Higgsfield's 400."""
 
     api_key: str = "sandbox"
     api_secret: str = "sandbox"  # noqa: S105 - the sandbox's credentials are public by design
@@ -80,7 +73,6 @@ class Sandbox:
         self.reset()
 
     def reset(self) -> None:
-        """Back to a fresh sandbox: settings as built, no jobs, uploads, calls or faults."""
         with self._lock:
             self.epoch += 1
             self.settings = replace(self._initial, motions=list(self._initial.motions))
@@ -97,12 +89,10 @@ class Sandbox:
 
     @property
     def uploads(self) -> list[tuple[bytes, str]]:
-        """(bytes, content type) of every accepted PUT, in order."""
         return self.store.files()
 
     @property
     def submissions(self) -> list[dict[str, Any]]:
-        """The JSON bodies of the accepted submissions, as sent, in order."""
         return [job.body for job in self.jobs() if job.body is not None]
 
     @property
@@ -113,16 +103,12 @@ class Sandbox:
 
     @property
     def max_live_jobs(self) -> int:
-        """The most jobs that were queued or in progress at once."""
         with self._lock:
             return self._max_live_jobs
 
     def jobs(self) -> list[Job]:
-        """Snapshots of the jobs this worker keeps, in submission order."""
         with self._lock:
             return [replace(job) for job in self._followed()]
-
-    # Controls.
 
     def advance_all(self) -> None:
         with self._lock:
@@ -130,7 +116,7 @@ class Sandbox:
                 job.advance()
 
     def finish(self, job_set_id: str, status: str = "completed") -> None:
-        """Put a job in any status at once (`failed`, `canceled`, ..., even back to `queued`)."""
+        """Puts a job in any status at once, even back to `queued`."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         with self._lock:
@@ -150,8 +136,8 @@ class Sandbox:
             self._queue_of(endpoint).extend(Fault(status, delay, after, detail) for status in statuses)
 
     def hang_next(self, endpoint: str, seconds: float, *, count: int = 1, after: bool = False) -> None:
-        """The next `count` calls answer normally but only after `seconds`. Without `after` the
-        work is done once the delay is over, even if the client gave up; with it, at once."""
+        """The next `count` calls answer normally after `seconds`; the work is done after the delay
+        (even if the client gave up), or at once with `after`."""
         self.fail_next(endpoint, [None] * count, delay=seconds, after=after)
 
     def set_fault_rate(
@@ -196,7 +182,6 @@ class Sandbox:
         path: str,
         query: dict[str, str] | None = None,
     ) -> Job:
-        """A new queued job, unless the concurrency cap is reached (400, as Higgsfield answers)."""
         with self._lock:
             cap = self.settings.max_concurrency
             if cap is not None and self._live() >= cap:
@@ -209,8 +194,7 @@ class Sandbox:
             return answer
 
     def read(self, job_set_id: str, version: str) -> Job:
-        """The job after this read, which may move it a step. A job is known only to the
-        generation it was submitted through (a v2 request is no v1 job set): else a 404."""
+        """The job after this read, which may move it a step; 404 from another generation."""
         with self._lock:
             job = self._job(job_set_id, version)
             job.reads += 1
@@ -220,12 +204,12 @@ class Sandbox:
             return replace(job)
 
     def status_of(self, job_set_id: str) -> str:
-        """A job's status without a read that could move it; 404 for an id no sandbox made."""
+        """A job's status without a read that could move it."""
         with self._lock:
             return self._job(job_set_id, None).status
 
     def cancel(self, request_id: str) -> bool:
-        """v2's cancel: a queued job becomes canceled (True); one that has started stays (False)."""
+        """v2's cancel: False when the job has started."""
         with self._lock:
             job = self._job(request_id, "v2")
             if job.status != "queued":

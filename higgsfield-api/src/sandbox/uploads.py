@@ -1,8 +1,5 @@
-"""Presigned-style uploads: signed PUT URLs, checks on what is PUT, and a bounded in-memory store.
-
-The URL carries its content type and expiry under an HMAC, so any worker that knows the key
-accepts the PUT without shared state; the bytes stay in the memory of the worker that got them.
-"""
+"""Presigned-style uploads: the URL carries its content type and expiry under an HMAC, so any
+worker accepts the PUT; the bytes stay in a bounded store in the memory of the worker that got them."""
 
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ _PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp
 
 
 def sniff_image_type(data: bytes) -> str | None:
-    """The MIME type Pillow finds in the bytes (not what anyone declared), or None."""
+    """The MIME type Pillow finds in the bytes, or None."""
     try:
         with Image.open(BytesIO(data)) as image:
             found = image.format
@@ -40,8 +37,6 @@ def sniff_image_type(data: bytes) -> str | None:
 
 
 class UploadSigner:
-    """Makes generate-upload-url answers and checks the PUTs to the URLs they contain."""
-
     def __init__(self, key: bytes) -> None:
         self._key = key
 

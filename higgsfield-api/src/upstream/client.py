@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -34,27 +34,16 @@ def _detail(response: httpx.Response) -> str:
 class HiggsfieldClient:
     """Higgsfield through one API generation."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient | ShardedHttp,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        generation: Generation,
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient | ShardedHttp, settings: Settings, generation: Generation):
         self._http = http
-        self._base_url = base_url.rstrip("/")
+        self._base_url = settings.upstream_base_url.rstrip("/")
         self.generation = generation
-        self._headers = generation.headers(api_key, api_secret)
-
-    @property
-    def version(self) -> str:
-        return self.generation.version
+        self._headers = generation.headers(*settings.upstream_credentials)
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
     ) -> httpx.Response:
-        """One request; counted and timed by `endpoint` and outcome for the metrics."""
+        """One request, counted and timed for the metrics."""
         started = time.perf_counter()
         outcome = "transient"  # also for a call cut short (a cancelled task, a bug in between)
         try:
@@ -149,7 +138,7 @@ class HiggsfieldClient:
         """Cancels a job Higgsfield has not started; CancelRefused when it has (or cannot cancel)."""
         call = self.generation.cancel(request_id)
         if call is None:
-            raise CancelRefused(f"Higgsfield's {self.version} API cannot cancel a job")
+            raise CancelRefused(f"Higgsfield's {self.generation.version} API cannot cancel a job")
         try:
             await self._api(call, endpoint="cancel")
         except UpstreamPermanent as exc:
@@ -158,35 +147,21 @@ class HiggsfieldClient:
             raise
 
 
+@dataclass(frozen=True, eq=False)
 class Upstream:
     """Higgsfield in every generation, over one HTTP pool: `default` (HF_API_VERSION) for new
     submissions, `of(version)` for a task sent with that version."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient | ShardedHttp,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        *,
-        default: str,
-        v2_models: Mapping[str, str],
-    ) -> None:
-        self._clients = {
-            version: HiggsfieldClient(http, base_url, api_key, api_secret, generation)
-            for version, generation in generations(v2_models).items()
-        }
-        self.default = self._clients[default]
+    clients: dict[str, HiggsfieldClient]
+    default: HiggsfieldClient
 
     @classmethod
     def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Upstream:
-        return cls(
-            http,
-            settings.upstream_base_url,
-            *settings.upstream_credentials,
-            default=settings.hf_api_version,
-            v2_models=settings.v2_models,
-        )
+        clients = {
+            version: HiggsfieldClient(http, settings, generation)
+            for version, generation in generations(settings.v2_models).items()
+        }
+        return cls(clients, clients[settings.hf_api_version])
 
     def of(self, version: str) -> HiggsfieldClient:
-        return self._clients[version]
+        return self.clients[version]

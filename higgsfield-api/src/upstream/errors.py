@@ -1,9 +1,5 @@
-"""How a call to Higgsfield can fail, whichever API generation it speaks.
-
-Every failure ends as one of two errors: `UpstreamTransient` (try again later: network,
-timeouts, 408, 429, 5xx, the per-account concurrency cap) or `UpstreamPermanent` (the
-request itself is wrong: other 4xx, malformed answers).
-"""
+"""How a call to Higgsfield can fail: `UpstreamTransient` (try again later: network, timeouts,
+408, 429, 5xx, the concurrency cap) or `UpstreamPermanent` (other 4xx, malformed answers)."""
 
 from __future__ import annotations
 

@@ -1,22 +1,15 @@
 """Several small httpx clients used in turn, for many concurrent calls to one host.
 
-httpcore 1.0 (under httpx 0.28) walks its whole connection list, with a socket check for
-every idle connection, each time a request starts or ends: the cost per request grows with
-the pool, and with 64 or more connections to one host a client spends more time managing
-its pool than sending requests (measured here: 1 000 job-set reads of 50 ms each took 1.7 s
-with 32 connections in one client, 7.4 s with 64). Pools of at most SHARD_SIZE connections,
-used round-robin, keep that cost flat. The smaller the pools the flatter: 10 000 reads at 100
-at once took 12.3 s with pools of 8, 9.7 s with 4, 8.1 s with 2 (on a machine where the bare
-FastAPI endpoint of `make bench` answers ~7 000 requests/s).
-
-The clients share one TLS context: each would otherwise load the CA bundle again (~35 ms).
+httpcore 1.0 walks its whole connection list each time a request starts or ends, so the cost
+per request grows with the pool (1 000 reads of 50 ms: 1.7 s with 32 connections in one client,
+7.4 s with 64). Pools of SHARD_SIZE connections used round-robin keep it flat (10 000 reads at
+100 at once: 12.3 s with pools of 8, 8.1 s with 2). The clients share one TLS context.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -47,7 +40,5 @@ class ShardedHttp:
     async def __aenter__(self) -> ShardedHttp:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()

@@ -1,8 +1,5 @@
-"""Poll job: reads the job sets of tasks Higgsfield has and writes their progress back.
-
-Reads run with bounded concurrency; a final status is written exactly once, by a
-conditional update on the status the task had when it was read.
-"""
+"""Poll job: reads the job sets of tasks Higgsfield has and writes their progress back. A final
+status is written once, by a conditional update on the status the task had when it was read."""
 
 from __future__ import annotations
 
@@ -16,7 +13,7 @@ from tortoise.expressions import Q
 
 from src.core.clock import utcnow
 from src.core.task_context import working_on
-from src.db.models import Task, TaskStatus
+from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 from src.jobs.claims import claim_batch, lease_free, new_claim_token
 from src.jobs.context import JobContext
 from src.metrics import prometheus as metrics
@@ -26,42 +23,27 @@ from src.upstream.generations import JobState
 
 logger = logging.getLogger(__name__)
 
-UPSTREAM_TO_TASK = {
-    "queued": TaskStatus.QUEUED,
-    "in_progress": TaskStatus.IN_PROGRESS,
-    "completed": TaskStatus.COMPLETED,
-    "failed": TaskStatus.FAILED,
-    "nsfw": TaskStatus.NSFW,
-    "canceled": TaskStatus.CANCELED,
-}
+# Higgsfield's job statuses are ours of the same names.
+UPSTREAM_TO_TASK = {status.value: status for status in (*UPSTREAM_STATUSES, *FINAL_STATUSES)}
 FAILED_UPSTREAM = "Higgsfield could not generate the video (the job failed upstream; it was not charged)"
 NSFW_UPSTREAM = "Higgsfield flagged the image or prompt as NSFW (the job was not charged)"
 
 
-def outcome(state: JobState) -> tuple[TaskStatus, dict[str, Any]] | None:
-    """The task status and fields to write for an upstream job state; None: nothing to write yet."""
-    status = UPSTREAM_TO_TASK.get(state.status)
-    if status is None:
-        return None
-    if status == TaskStatus.COMPLETED:
-        if not state.video_url:
-            return None  # completed without a result yet: read it again next time
-        return status, {"video_url": state.video_url, "thumbnail_url": state.thumbnail_url}
-    if status == TaskStatus.FAILED:
-        return status, {"error": f"{FAILED_UPSTREAM}: {state.error}" if state.error else FAILED_UPSTREAM}
-    if status == TaskStatus.NSFW:
-        return status, {"error": NSFW_UPSTREAM}
-    if status == TaskStatus.CANCELED:
-        return status, {"error": "Higgsfield canceled the job"}
-    return status, {}
-
-
 async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState) -> bool:
-    """Writes a read job state once; False when nothing changed or another writer was first."""
-    found = outcome(state)
-    if found is None:
-        return False
-    status, fields = found
+    """Writes a read job state once; False when there is nothing to write yet, nothing changed
+    or another writer was first."""
+    status = UPSTREAM_TO_TASK.get(state.status)
+    if status is None or (status == TaskStatus.COMPLETED and not state.video_url):
+        return False  # unknown, or completed without a result yet: read it again next time
+    fields: dict[str, Any] = {}
+    if status == TaskStatus.COMPLETED:
+        fields = {"video_url": state.video_url, "thumbnail_url": state.thumbnail_url}
+    elif status == TaskStatus.FAILED:
+        fields = {"error": f"{FAILED_UPSTREAM}: {state.error}" if state.error else FAILED_UPSTREAM}
+    elif status == TaskStatus.NSFW:
+        fields = {"error": NSFW_UPSTREAM}
+    elif status == TaskStatus.CANCELED:
+        fields = {"error": "Higgsfield canceled the job"}
     return await transitions.follow_upstream(task_id, old_status, status, **fields)
 
 
@@ -119,13 +101,9 @@ async def _read_batch(
 
 
 async def poll_in_flight(ctx: JobContext) -> int:
-    """One poll round over the due tasks Higgsfield has; returns how many were read.
-
-    A round takes the tasks due when it started, so it ends even when reading them all takes
-    longer than the interval (a task read early would otherwise be due again, and the round
-    would never end). Batches overlap: the next one is claimed while the last is being read,
-    and one semaphore keeps the reads of the whole round within POLL_CONCURRENCY.
-    """
+    """One poll round; returns how many were read. A round takes the tasks due when it started,
+    so it ends even when reading them takes longer than the interval. Batches overlap; one
+    semaphore keeps the round's reads within POLL_CONCURRENCY."""
     settings = ctx.settings
     if expired := await expire_overdue(ctx):
         logger.warning("%d task(s) passed TASK_RUN_DEADLINE and were marked failed", expired)

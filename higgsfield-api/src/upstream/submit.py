@@ -1,15 +1,8 @@
 """Submit job: hands pending tasks to Higgsfield, fairly and within its concurrency cap.
 
-A task goes pending --claim--> (upload) --> submitting --DoP--> queued. The `submitting`
-state is written before the paid call, so a crash in that window is seen afterwards and
-the task is never sent a second time blindly (see src/upstream/tidy_up.py).
-
-The `Dispatcher` runs the rounds. One process dispatches at a time (the `dispatch` worker
-lease), so counting the busy upstream slots and claiming tasks to fill them cannot race between
-processes, and the cap is never exceeded. Higgsfield's own concurrency 400 is backpressure: the
-task goes back to `pending`, and the dispatcher's state (the `dispatch_state` row, shared by
-every process) holds further sends back until one of ours ends (or a while has passed, in case
-jobs of the same account run elsewhere).
+A task goes pending --claim--> (upload) --> submitting --DoP--> queued. `submitting` is written
+before the paid call, so a crash in that window is seen afterwards and the task is never sent
+twice blindly (see src/upstream/tidy_up.py).
 """
 
 from __future__ import annotations
@@ -17,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.expressions import Q
@@ -98,6 +92,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     """Uploads and submits one claimed task; False when Higgsfield's cap is reached."""
     task = await Task.get(id=task_id)
     upstream = ctx.higgsfield.default
+    version = upstream.generation.version
     try:
         if not task.image_url:
             image = await image_store.load(ctx.blobs, task)
@@ -107,7 +102,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
             task.image_url = await upstream.upload_image(*image)
             await update_claimed(task_id, token, release=False, image_url=task.image_url)
         # The intent is on record before the paid call; a cancel or a lost lease stops us here.
-        if not await transitions.start_submitting(task_id, token, upstream.version):
+        if not await transitions.start_submitting(task_id, token, version):
             return True
         request_id = await upstream.submit(submission(ctx, task))
     except ConcurrencyCapReached:
@@ -133,7 +128,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
         attempts=task.attempts + 1,
         poll_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
     )
-    logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, upstream.version, request_id)
+    logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, version, request_id)
     return True
 
 
@@ -144,28 +139,26 @@ async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt
 
 
 async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> None:
-    """Never resend. With Higgsfield webhooks on, wait for one naming the task (see
-    src/upstream/tidy_up.py); without, there is nothing to wait for."""
+    """Never resend. With Higgsfield webhooks on, wait for one naming the task (see tidy_up.py)."""
     if ctx.settings.hf_webhook_url:
         await update_claimed(task_id, token, lease_until=utcnow(), release=False)
     elif await transitions.fail_claimed(ctx.blobs, task_id, token, UNKNOWN_OUTCOME):
         metrics.observe_given_up("unknown_outcome", 1)
 
 
+@dataclass
 class Dispatcher:
     """The submit job: each round fills the free upstream slots, then sends the claimed tasks
-    concurrently. What it must remember between rounds is its row in `dispatch_state`, written
-    only under the dispatch lease and read by whichever process dispatches next."""
+    concurrently. One process dispatches at a time (the `dispatch` lease), so the cap cannot be
+    exceeded. Higgsfield's own concurrency 400 is backpressure: its `dispatch_state` row, shared
+    by every process, holds sends back until one of ours ends or a while has passed."""
 
     name = leases.DISPATCH
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
+    ctx: JobContext
 
     async def run(self) -> int:
-        """One round; returns how many tasks it handled. Every new task nudges a round, so a busy
-        service runs them back to back: a round that finds every slot taken stops after one read,
-        without taking the dispatch lease (each of those is a write)."""
+        """One round; returns how many tasks it handled. Every new task nudges a round, so a round
+        that finds every slot taken stops after one read, without taking the lease (a write)."""
         ctx = self.ctx
         if await busy_slots() >= ctx.settings.hf_max_concurrency:
             return 0
@@ -194,8 +187,8 @@ class Dispatcher:
         return sum(results)
 
     async def _held_back(self, busy: int) -> bool:
-        """True while Higgsfield's last "full" holds: none of ours has ended since (as many are
-        upstream as then) and the retry time has not come. One that no longer holds is forgotten."""
+        """True while Higgsfield's last "full" holds: none of ours has ended since and the retry
+        time has not come. One that no longer holds is forgotten."""
         state = await DispatchState.get_or_none(name=self.name)
         if state is None or state.full_at is None:
             return False
@@ -205,7 +198,6 @@ class Dispatcher:
         return False
 
     async def _hold_back(self) -> None:
-        """Higgsfield said it is full: remember with how many of ours upstream, and until when."""
         poll = timedelta(seconds=CAP_RETRY_POLLS * self.ctx.settings.poll_interval_seconds)
         values = {"full_at": await busy_slots(), "full_until": utcnow() + min(CAP_RETRY_MAX, poll)}
         await DispatchState.update_or_create(values, name=self.name)

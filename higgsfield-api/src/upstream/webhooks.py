@@ -1,13 +1,9 @@
 """Higgsfield's webhook: a hint that a job changed. The poller stays the source of truth.
 
-Submissions give Higgsfield `<PUBLIC_BASE_URL>/api/higgsfield/webhook?task=<id>&token=<token>`.
-v1 sends our HF_WEBHOOK_SECRET back in `X-Webhook-Secret-Key`; v2 sends no secret at all, so
-the token (an HMAC of the task id under HF_WEBHOOK_SECRET: unguessable, and good for that one
-task only) is what makes a call ours. A valid call makes the job's tasks due for a read at
-once; a repeated call for the same job while that read is still due changes nothing, so
-Higgsfield's retries are deduplicated on the job's id. When the call names a task that is still
-`submitting` without a job (the answer to our submission was lost), it also reconciles it:
-Higgsfield has the job, so the task follows it instead of ending with an unknown outcome.
+Submissions give Higgsfield `.../api/higgsfield/webhook?task=<id>&token=<token>`. v1 sends our
+HF_WEBHOOK_SECRET back; v2 sends no secret, so the token (an HMAC of the task id) makes a call
+ours. A valid call makes the job's tasks due for a read (repeats change nothing), and reconciles
+a task still `submitting` whose submission answer was lost.
 """
 
 from __future__ import annotations
@@ -60,8 +56,8 @@ def _task_id(hint: str | None) -> uuid.UUID | None:
 
 
 def _authorized_task(settings: Settings, call: WebhookCall) -> tuple[uuid.UUID | None, bool]:
-    """(the task the call names, whether it speaks for that task only). The shared secret (v1)
-    opens every job; a task token opens that task's job only. Anything else is a 401."""
+    """(the task the call names, whether it speaks for that task only): the shared secret (v1)
+    opens every job, a task token that task's job only."""
     secret = reveal(settings.hf_webhook_secret)
     if not settings.hf_webhook_url or not secret:
         raise NotFound("Not Found")  # not configured: the route does not exist

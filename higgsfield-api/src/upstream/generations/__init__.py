@@ -1,8 +1,4 @@
-"""Higgsfield's API generations: one small adapter each behind `Generation` (see base.py).
-
-The jobs never ask which generation they talk to: the submit job uses the configured one
-(HF_API_VERSION), and a task is followed with the generation it was sent with.
-"""
+"""Higgsfield's API generations: one small adapter each behind `Generation` (see base.py)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,7 @@ from src.tasks.schemas import TaskFields
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """One image-to-video job as the service asks for it, whatever the generation: the client's
-    fields as stored, and what the service added."""
+    """One image-to-video job as the service asks for it, whatever the generation."""
 
     fields: TaskFields
     image_url: str
@@ -31,8 +30,6 @@ class JobState:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One request to Higgsfield's API: a path under the base URL, JSON body, query."""
-
     method: str
     path: str
     json: Any = None
