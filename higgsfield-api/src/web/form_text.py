@@ -12,13 +12,12 @@ import codecs
 
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
-from starlette.types import Scope
 
 STATE_KEY = "form_problem"
 
 
 class FormTextCheck:
-    def __init__(self, content_type: bytes, file_fields: frozenset[str]) -> None:
+    def __init__(self, content_type: str, file_fields: frozenset[str]) -> None:
         self.file_fields = file_fields
         self.problem: tuple[str, str] | None = None
         self._name = ""
@@ -97,8 +96,3 @@ class FormTextCheck:
             self._decoder.decode(data, final)  # type: ignore[union-attr]
         except UnicodeDecodeError:
             self._refuse(f"{self._name} is not valid UTF-8 text")
-
-
-def problem_of(scope: Scope) -> tuple[str, str] | None:
-    """The field at fault and why, as `FormTextCheck` left it in the request's state."""
-    return scope.get("state", {}).get(STATE_KEY)
