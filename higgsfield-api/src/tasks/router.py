@@ -12,7 +12,6 @@ from pydantic import AfterValidator
 from src.auth import service as auth
 from src.auth.dependencies import API_KEY, ApiKeyHeader, CurrentClientId
 from src.core.task_context import working_on
-from src.tasks import intake as task_intake
 from src.tasks import service as tasks
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
 from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
@@ -42,7 +41,7 @@ async def create_task(
     ] = None,
 ) -> JSONResponse:
     new = await form.to_new_task(settings)
-    intake = await task_intake.take(
+    intake = await tasks.take(
         client_id, new, settings, blobs, idempotency_key, created_status=status.HTTP_202_ACCEPTED
     )
     if not intake.replayed:

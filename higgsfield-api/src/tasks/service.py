@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from src.auth import limits
 from src.auth import service as auth
 from src.blobs import BlobStore
 from src.core import security
 from src.core.clock import utcnow
+from src.core.config import Settings
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
 from src.db.models import FINAL_STATUSES, Task, TaskStatus
@@ -35,6 +38,13 @@ class NewTask:
     fields: TaskFields
     image: bytes
     image_content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +99,37 @@ async def create(
         await image_store.discard(blobs, image_key)  # no row names it (a crash here leaves it to the sweep)
         raise
     return answer
+
+
+async def take(
+    client_id: uuid.UUID,
+    new: NewTask,
+    settings: Settings,
+    blobs: BlobStore,
+    key: str | None,
+    *,
+    created_status: int,
+) -> Intake:
+    """A new task, or the first answer replayed for a known Idempotency-Key. A new task counts
+    against the client's rate limit first; `created_status` is its answer's, stored for replays."""
+    idempotency = None
+    if key is not None:
+        print_ = idempotency_keys.fingerprint(dict(new.fields), new.image)
+        if first := await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl):
+            return Intake(*first, replayed=True)
+        idempotency = (key, print_, created_status)
+    await limits.check_create_rate(client_id, settings)
+    try:
+        body = await create(client_id, new, blobs, idempotency=idempotency)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as it did.
+        if idempotency is None:
+            raise
+        first = await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl)
+        if first is None:
+            raise
+        return Intake(*first, replayed=True)
+    return Intake(created_status, body, replayed=False)
 
 
 async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
