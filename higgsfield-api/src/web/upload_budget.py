@@ -17,21 +17,18 @@ class ByteBudget:
     def __init__(self, total: int) -> None:
         self.total = total
         self.free = total
-        self._changed: asyncio.Condition | None = None  # made in the serving loop, at first use
+        self._changed = asyncio.Condition()  # bound to the loop that first waits on it
 
     @asynccontextmanager
     async def hold(self, size: int) -> AsyncIterator[None]:
         """Waits until `size` bytes (at most the whole budget) are free, holds them, gives them back."""
         size = min(size, self.total)
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        changed = self._changed
-        async with changed:
-            await changed.wait_for(lambda: self.free >= size)
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.free >= size)
             self.free -= size
         try:
             yield
         finally:
-            async with changed:
+            async with self._changed:
                 self.free += size
-                changed.notify_all()
+                self._changed.notify_all()
