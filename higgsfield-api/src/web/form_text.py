@@ -1,10 +1,6 @@
-"""The text fields of a multipart form, judged by their bytes as they arrive.
-
-Starlette decodes text fields that are not UTF-8 silently as Latin-1 (`a\\xff\\xfeb` becomes
-`aÿþb`), and only the bytes can tell. So `FormTextCheck` reads the same body with
-python-multipart while the app reads it, and keeps the first field at fault: a text field that
-is not UTF-8, or a file where text belongs. The form dependency answers a 422 naming the field.
-"""
+"""The text fields of a multipart form, judged by their bytes as the app reads them: Starlette
+silently decodes text that is not UTF-8 as Latin-1. The first field at fault (not UTF-8, or a file
+where text belongs) is kept for the form dependency's 422."""
 
 from __future__ import annotations
 
@@ -84,15 +80,15 @@ class FormTextCheck:
             self._decoder = codecs.getincrementaldecoder("utf-8")()
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._decoder is not None:
-            self._decode(data[start:end], final=False)
+        self._decode(data[start:end], final=False)
 
     def _part_end(self) -> None:
-        if self._decoder is not None:
-            self._decode(b"", final=True)
+        self._decode(b"", final=True)
 
     def _decode(self, data: bytes, *, final: bool) -> None:
+        if self._decoder is None:
+            return
         try:
-            self._decoder.decode(data, final)  # type: ignore[union-attr]
+            self._decoder.decode(data, final)
         except UnicodeDecodeError:
             self._refuse(f"{self._name} is not valid UTF-8 text")
