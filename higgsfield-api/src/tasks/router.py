@@ -78,9 +78,8 @@ async def get_task(task_id: uuid.UUID, api_key: ApiKeyHeader) -> dict[str, Any]:
 
 
 async def key_before_422(request: Request) -> None:
-    """The task GET and the list check the key in the query that reads the tasks, after FastAPI
-    validated their path and query: the 422 handler calls this first, so that a missing or bad
-    key is a 401 before any 422 there too, as on the routes whose key is a dependency."""
+    """Called by the 422 handler: the task GET and the list check the key only in the query that reads
+    the tasks, so a missing or bad key must be a 401 before any 422 there too."""
     if getattr(request.scope.get("route"), "endpoint", None) in (get_task, list_tasks):
         await auth.authenticate(request.headers.get(API_KEY))
 

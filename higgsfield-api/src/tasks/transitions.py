@@ -58,9 +58,8 @@ async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields:
 
 
 async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) -> bool:
-    """pending -> submitting through the `upstream_api` generation, on record before the paid call
-    (a job found later for this task, by a webhook, is followed with that generation); False when
-    canceled or the claim is lost."""
+    """pending -> submitting, the `upstream_api` generation on record before the paid call (a webhook may
+    name the job later); False when canceled or the claim is lost."""
     return bool(
         await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
             status=TaskStatus.SUBMITTING, upstream_api=upstream_api

@@ -1,8 +1,5 @@
-"""The app's state and the dependencies that hand its parts to routers.
-
-The lifespan (src/app_factory.py) yields an `AppState`; Starlette gives every request its own
-copy in the scope. Every dependency is `async def`: FastAPI runs a plain `def` in a worker thread.
-"""
+"""The app's state (yielded by the lifespan, copied into every request's scope) and the dependencies
+that hand its parts to routers: `async def`, as FastAPI runs a plain `def` in a worker thread."""
 
 from __future__ import annotations
 

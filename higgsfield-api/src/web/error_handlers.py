@@ -36,9 +36,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
 
 
 def short_echo(value: Any, depth: int = 0) -> Any:
-    """The `input` of a validation error, cut down and made safe to answer: long strings and big
-    containers (the whole form or body is the input of a missing field) keep only their
-    beginning; what JSON cannot carry (a lone surrogate, NaN, an uploaded file) is not echoed."""
+    """The `input` of a validation error, cut down (the whole body is the input of a missing field);
+    what JSON cannot carry (a lone surrogate, NaN, an uploaded file) is not echoed."""
     if isinstance(value, str):
         if text_problem(value):
             return None

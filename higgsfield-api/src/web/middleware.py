@@ -106,9 +106,8 @@ class UploadSizeLimitMiddleware:
 
 
 class StrictJsonMiddleware:
-    """A JSON body (small: credentials, Higgsfield's webhooks) judged by `strict_input.loads`
-    before any route reads it: Python's parser takes NaN, Infinity and lone surrogates, and
-    deep nesting is a RecursionError. A 422 in FastAPI's shape, or the same bytes to the app."""
+    """A JSON body judged by `strict_input.loads` before any route reads it (Python's parser takes NaN,
+    Infinity, lone surrogates, and any depth): a 422 in FastAPI's shape, or the same bytes to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -1,10 +1,5 @@
-"""A byte budget shared by the uploads a worker is processing at once.
-
-A create holds its image several times over (the form, then the INSERT's parameters). An upload
-takes its declared size from the budget before its body is read and gives it back when its
-answer has gone out; one that does not fit waits, its bytes left in the socket (uvicorn stops
-reading a body the app is not reading). The default 16 MiB holds one 10 MiB upload at a time.
-"""
+"""A byte budget shared by the uploads a worker processes at once (a create holds its image several
+times over): an upload that does not fit waits before its body is read, its bytes left in the socket."""
 
 from __future__ import annotations
 
