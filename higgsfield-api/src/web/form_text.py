@@ -13,14 +13,12 @@ STATE_KEY = "form_problem"
 
 
 class FormTextCheck:
+    _decoder: codecs.IncrementalDecoder | None
+
     def __init__(self, content_type: str, file_fields: frozenset[str]) -> None:
         self.file_fields = file_fields
         self.problem: tuple[str, str] | None = None
-        self._name = ""
-        self._disposition = b""
-        self._header = b""
-        self._value = b""
-        self._decoder: codecs.IncrementalDecoder | None = None
+        self._part_begin()
         _, params = parse_options_header(content_type)
         charset = params.get(b"charset", b"utf-8").decode("latin-1").lower()
         boundary = params.get(b"boundary")
