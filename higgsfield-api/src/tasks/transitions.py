@@ -136,9 +136,6 @@ async def fail_overdue(blobs: BlobStore, submitted_before: datetime, lease_free:
     )
 
 
-# What Higgsfield says about a task it has.
-
-
 async def follow_upstream(task_id: uuid.UUID, old_status: str, status: TaskStatus, **fields: Any) -> bool:
     """The status read from Higgsfield, written once: only while the task still has `old_status`."""
     if status == old_status:
@@ -166,17 +163,10 @@ async def reconcile_submitting(blobs: BlobStore, task_id: uuid.UUID, request_id:
     return bool(won)
 
 
-# Cancels.
-
-
 async def cancel_pending(blobs: BlobStore, client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
     """pending -> canceled; clearing the lease also stops a dispatcher that is uploading it."""
-    won = await Task.filter(id=task_id, client_id=client_id, status=TaskStatus.PENDING).update(
-        **_final(TaskStatus.CANCELED, utcnow())
-    )
-    if won:
-        await image_store.drop(blobs, [task_id])
-    return bool(won)
+    filters = Q(id=task_id, client_id=client_id, status=TaskStatus.PENDING)
+    return bool(await _end_where(blobs, filters, TaskStatus.CANCELED))
 
 
 async def cancel_upstream(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
