@@ -39,8 +39,6 @@ class TaskForm:
                 f"here; allowed: {', '.join(settings.offered_models)}",
             )
         limit = settings.max_image_bytes
-        if self.image.size is not None and self.image.size > limit:
-            raise PayloadTooLarge(f"The image is larger than {limit} bytes")
         data = await self.image.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"The image is larger than {limit} bytes")
