@@ -116,22 +116,18 @@ class StrictJsonMiddleware:
         if scope["type"] != "http" or scope["method"] not in JSON_METHODS or not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
+        body = b""
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_JSON_BODY_BYTES:
+            body += message.get("body", b"")
+            if len(body) > MAX_JSON_BODY_BYTES:
                 detail = f"A JSON body may be at most {MAX_JSON_BODY_BYTES} bytes"
                 await _answer(send, 413, detail, close=True)
                 return
-            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
         if body:
             try:
                 loads(body)
