@@ -108,32 +108,20 @@ async def fail_claimed(blobs: BlobStore, task_id: uuid.UUID, token: str, error: 
 
 async def fail_lost_submissions(blobs: BlobStore, lease_ended_before: datetime, error: str) -> int:
     """Left `submitting` by a worker that crashed: the outcome is unknown, never send it again."""
-    return await _end_where(
-        blobs,
-        Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before),
-        TaskStatus.FAILED,
-        error=error,
-    )
+    lost = Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before)
+    return await _end_where(blobs, lost, TaskStatus.FAILED, error=error)
 
 
 async def fail_unsent(blobs: BlobStore, created_before: datetime, lease_free: Q, error: str) -> int:
     """Pending since before `created_before`: failed rather than sent a day late."""
-    return await _end_where(
-        blobs,
-        Q(lease_free, status=TaskStatus.PENDING, created_at__lt=created_before),
-        TaskStatus.FAILED,
-        error=error,
-    )
+    stale = Q(lease_free, status=TaskStatus.PENDING, created_at__lt=created_before)
+    return await _end_where(blobs, stale, TaskStatus.FAILED, error=error)
 
 
 async def fail_overdue(blobs: BlobStore, submitted_before: datetime, lease_free: Q, error: str) -> int:
     """With Higgsfield since before `submitted_before`: the service stops waiting."""
-    return await _end_where(
-        blobs,
-        Q(lease_free, status__in=list(UPSTREAM_STATUSES), submitted_at__lt=submitted_before),
-        TaskStatus.FAILED,
-        error=error,
-    )
+    overdue = Q(lease_free, status__in=list(UPSTREAM_STATUSES), submitted_at__lt=submitted_before)
+    return await _end_where(blobs, overdue, TaskStatus.FAILED, error=error)
 
 
 async def follow_upstream(task_id: uuid.UUID, old_status: str, status: TaskStatus, **fields: Any) -> bool:
