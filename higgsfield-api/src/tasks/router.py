@@ -41,15 +41,15 @@ async def create_task(
     ] = None,
 ) -> JSONResponse:
     new = await form.to_new_task(settings)
-    intake = await tasks.take(
+    status_code, body, replayed = await tasks.take(
         client_id, new, settings, blobs, idempotency_key, created_status=status.HTTP_202_ACCEPTED
     )
-    if not intake.replayed:
+    if not replayed:
         jobs.submit.nudge()
-    headers = {"Location": f"{router.prefix}{I2V}/{intake.body['id']}"}
-    if intake.replayed:
+    headers = {"Location": f"{router.prefix}{I2V}/{body['id']}"}
+    if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(intake.body, status_code=intake.status_code, headers=headers)
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def list_tasks(

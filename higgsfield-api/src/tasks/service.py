@@ -40,13 +40,6 @@ class NewTask:
     image_content_type: str
 
 
-@dataclass(frozen=True, slots=True)
-class Intake:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool
-
-
 def public(row: dict[str, Any]) -> dict[str, Any]:
     """A task row (from `.values(*PUBLIC_COLUMNS)`) as the API shows it (TaskOut)."""
     url = row["callback_url"]
@@ -107,14 +100,14 @@ async def take(
     key: str | None,
     *,
     created_status: int,
-) -> Intake:
-    """A new task, or the first answer replayed for a known Idempotency-Key. A new task counts
-    against the client's rate limit first; `created_status` is its answer's, stored for replays."""
+) -> tuple[int, dict[str, Any], bool]:
+    """(status code, body, replayed): a new task, or the first answer replayed for a known Idempotency-Key.
+    A new task counts against the client's rate limit first; `created_status` is kept for replays."""
     idempotency = None
     if key is not None:
         print_ = idempotency_keys.fingerprint(dict(new.fields), new.image)
         if first := await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl):
-            return Intake(*first, replayed=True)
+            return *first, True
         idempotency = (key, print_, created_status)
     await limits.check_create_rate(client_id, settings)
     try:
@@ -126,8 +119,8 @@ async def take(
         first = await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl)
         if first is None:
             raise
-        return Intake(*first, replayed=True)
-    return Intake(created_status, body, replayed=False)
+        return *first, True
+    return created_status, body, False
 
 
 async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
