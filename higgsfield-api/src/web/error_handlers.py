@@ -51,9 +51,7 @@ def short_echo(value: Any, depth: int = 0) -> Any:
         return {(short_echo(str(k)) or "?"): short_echo(v, depth + 1) for k, v in items[:ECHO_MAX_ITEMS]}
     if isinstance(value, list | tuple):
         return [short_echo(v, depth + 1) for v in value[:ECHO_MAX_ITEMS]]
-    if value is None or isinstance(value, bool | int):
-        return value
-    return None
+    return value if isinstance(value, bool | int) else None
 
 
 def _answerable(error: dict[str, Any]) -> dict[str, Any]:
