@@ -39,8 +39,6 @@ class TaskForm:
                 f"here; allowed: {', '.join(settings.offered_models)}",
             )
         limit = settings.max_image_bytes
-        if self.image.size is not None and self.image.size > limit:
-            raise PayloadTooLarge(f"The image is larger than {limit} bytes")
         data = await self.image.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"The image is larger than {limit} bytes")
@@ -50,13 +48,12 @@ class TaskForm:
             )
         ):
             raise InvalidField("callback_url", problem)
-        info = await images.inspect_image(data)
-        return NewTask(self.fields, data, info.content_type)
+        return NewTask(self.fields, data, await images.content_type(data))
 
 
 async def form_bytes_are_text(request: Request) -> None:
     """The raw-bytes check (src/web/form_text.py), before the fields are validated."""
-    if problem := form_text.problem_of(request.scope):
+    if problem := request.scope.get("state", {}).get(form_text.STATE_KEY):
         raise InvalidField(*problem)
 
 

@@ -7,19 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from src.core.clock import utcnow
 from src.core.errors import Conflict
 from src.db.models import IdempotencyKey
-
-
-@dataclass(frozen=True, slots=True)
-class Replay:
-    status_code: int
-    body: dict[str, Any]
 
 
 def fingerprint(fields: dict[str, Any], image: bytes) -> str:
@@ -29,8 +22,10 @@ def fingerprint(fields: dict[str, Any], image: bytes) -> str:
     return digest.hexdigest()
 
 
-async def replay(client_id: uuid.UUID, key: str, print_: str, ttl: timedelta) -> Replay | None:
-    """The stored first answer for this key, None when the key is new (or expired)."""
+async def replay(
+    client_id: uuid.UUID, key: str, print_: str, ttl: timedelta
+) -> tuple[int, dict[str, Any]] | None:
+    """The stored first answer (status code, body) for this key, None when the key is new (or expired)."""
     row = await IdempotencyKey.get_or_none(client_id=client_id, key=key)
     if row is None:
         return None
@@ -41,7 +36,7 @@ async def replay(client_id: uuid.UUID, key: str, print_: str, ttl: timedelta) ->
         raise Conflict(
             "This Idempotency-Key was already used with different fields; use a new key for a new task"
         )
-    return Replay(row.status_code, row.response)
+    return row.status_code, row.response
 
 
 async def remember(

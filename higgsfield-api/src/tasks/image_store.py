@@ -1,11 +1,6 @@
-"""A task's image in the blob store (src/blobs/): under the task's id, from the create until
-Higgsfield has it.
-
-A create writes the blob (durably) before the row that names it, so a committed task always
-has its image; a crash between the two leaves a blob without a row, which the sweep removes
-once it is older than BLOB_ORPHAN_GRACE (a create still in flight is younger). Tasks stored
-before migration 0006 have no key: their image is still read from (and dropped in) task_images.
-"""
+"""A task's image in the blob store, under the task's id, from the create until Higgsfield has it.
+A blob left without a row by a crashed create is swept once older than BLOB_ORPHAN_GRACE. Tasks
+stored before migration 0006 have no key: their image is read from (and dropped in) task_images."""
 
 from __future__ import annotations
 
@@ -30,11 +25,6 @@ async def save(store: BlobStore, task_id: uuid.UUID, data: bytes) -> str:
     key = key_for(task_id)
     await store.put(key, data)
     return key
-
-
-async def discard(store: BlobStore, key: str) -> None:
-    """The blob of a create whose row was not written."""
-    await store.delete([key])
 
 
 async def load(store: BlobStore, task: Task) -> tuple[bytes, str] | None:

@@ -12,7 +12,6 @@ from pydantic import AfterValidator
 from src.auth import service as auth
 from src.auth.dependencies import API_KEY, ApiKeyHeader, CurrentClientId
 from src.core.task_context import working_on
-from src.tasks import intake as task_intake
 from src.tasks import service as tasks
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
 from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
@@ -42,15 +41,15 @@ async def create_task(
     ] = None,
 ) -> JSONResponse:
     new = await form.to_new_task(settings)
-    intake = await task_intake.take(
+    status_code, body, replayed = await tasks.take(
         client_id, new, settings, blobs, idempotency_key, created_status=status.HTTP_202_ACCEPTED
     )
-    if not intake.replayed:
+    if not replayed:
         jobs.submit.nudge()
-    headers = {"Location": f"{router.prefix}{I2V}/{intake.body['id']}"}
-    if intake.replayed:
+    headers = {"Location": f"{router.prefix}{I2V}/{body['id']}"}
+    if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(intake.body, status_code=intake.status_code, headers=headers)
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def list_tasks(
@@ -79,9 +78,8 @@ async def get_task(task_id: uuid.UUID, api_key: ApiKeyHeader) -> dict[str, Any]:
 
 
 async def key_before_422(request: Request) -> None:
-    """The task GET and the list check the key in the query that reads the tasks, after FastAPI
-    validated their path and query: the 422 handler calls this first, so that a missing or bad
-    key is a 401 before any 422 there too, as on the routes whose key is a dependency."""
+    """Called by the 422 handler: the task GET and the list check the key only in the query that reads
+    the tasks, so a missing or bad key must be a 401 before any 422 there too."""
     if getattr(request.scope.get("route"), "endpoint", None) in (get_task, list_tasks):
         await auth.authenticate(request.headers.get(API_KEY))
 

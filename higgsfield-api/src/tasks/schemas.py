@@ -125,14 +125,9 @@ class TaskPage(BaseModel):
 
 # The keys of an answer, in order, and the columns they are made of.
 ANSWER_FIELDS = tuple(name for name, field in TaskOut.model_fields.items() if not field.exclude)
-CALLBACK_COLUMNS = (
-    "callback_url",
-    "callback_delivered",
-    "callback_attempts",
-    "callback_last_status",
-    "callback_error",
+PUBLIC_COLUMNS = tuple(name for name in ANSWER_FIELDS if name != "callback") + tuple(
+    f"callback_{name}" for name in CallbackOut.model_fields
 )
-PUBLIC_COLUMNS = tuple(name for name in ANSWER_FIELDS if name != "callback") + CALLBACK_COLUMNS
 
 
 def render_task(task: dict[str, Any]) -> dict[str, Any]:

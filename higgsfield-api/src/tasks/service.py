@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from src.auth import limits
 from src.auth import service as auth
 from src.blobs import BlobStore
 from src.core import security
 from src.core.clock import utcnow
+from src.core.config import Settings
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
 from src.db.models import FINAL_STATUSES, Task, TaskStatus
@@ -59,10 +62,8 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 async def create(
     client_id: uuid.UUID, new: NewTask, blobs: BlobStore, *, idempotency: tuple[str, str, int] | None = None
 ) -> dict[str, Any]:
-    """Stores a pending task and returns its answer, rendered before the commit; with
-    `idempotency` = (key, fingerprint, the status code of the answer), the answer to replay too,
-    in the same transaction. Its image goes to the blob store first, durably: a committed task
-    always has its image (see src/tasks/image_store.py)."""
+    """Stores a pending task, its image first (a committed task always has it), and returns its answer;
+    with `idempotency` = (key, fingerprint, status code), that answer is kept for replays too."""
     motion, motion_id = await motions.resolve(new.fields.motion)
     task_id = uuid.uuid4()
     image_key = await image_store.save(blobs, task_id, new.image)
@@ -86,9 +87,40 @@ async def create(
                 key, print_, status_code = idempotency
                 await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
     except BaseException:
-        await image_store.discard(blobs, image_key)  # no row names it (a crash here leaves it to the sweep)
+        await blobs.delete([image_key])  # no row names it (a crash here leaves it to the sweep)
         raise
     return answer
+
+
+async def take(
+    client_id: uuid.UUID,
+    new: NewTask,
+    settings: Settings,
+    blobs: BlobStore,
+    key: str | None,
+    *,
+    created_status: int,
+) -> tuple[int, dict[str, Any], bool]:
+    """(status code, body, replayed): a new task, or the first answer replayed for a known Idempotency-Key.
+    A new task counts against the client's rate limit first; `created_status` is kept for replays."""
+    idempotency = None
+    if key is not None:
+        print_ = idempotency_keys.fingerprint(dict(new.fields), new.image)
+        if first := await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl):
+            return *first, True
+        idempotency = (key, print_, created_status)
+    await limits.check_create_rate(client_id, settings)
+    try:
+        body = await create(client_id, new, blobs, idempotency=idempotency)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as it did.
+        if idempotency is None:
+            raise
+        first = await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl)
+        if first is None:
+            raise
+        return *first, True
+    return created_status, body, False
 
 
 async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
@@ -99,9 +131,8 @@ async def get(client_id: uuid.UUID, task_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def get_with_key(api_key: str | None, task_id: uuid.UUID) -> dict[str, Any]:
-    """`GET /i2v/{id}`, the call clients make most: the key check and the task in one query.
-    Only when that finds nothing does a second query tell a bad key (401) from a task that is
-    not the caller's (404), in the order the other routes answer."""
+    """The key check and the task in one query; only when that finds nothing does a second one tell
+    a bad key (401) from a task that is not the caller's (404)."""
     if api_key:
         found = await fast_reads.task_for_key(security.hash_api_key(api_key), task_id, PUBLIC_COLUMNS)
         if found:
@@ -141,10 +172,8 @@ def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
 async def list_with_key(
     api_key: str | None, *, status: str | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    """`GET /i2v/`: newest first, keyset-paginated on (created_at, id), stable while tasks are
-    added; the key check and the page in one query, as `get_with_key`. Only when that finds
-    nothing does a second query tell a bad key (401) from an empty page; a bad cursor is a 422
-    after the key check, as on every route."""
+    """Newest first, keyset-paginated on (created_at, id); the key check and the page in one query, as
+    `get_with_key`. A bad cursor is a 422 after the key check, as on every route."""
     try:
         after = _decode_cursor(cursor) if cursor else None
     except InvalidField:
@@ -169,9 +198,8 @@ async def list_with_key(
 async def cancel(
     client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream, blobs: BlobStore
 ) -> dict[str, Any]:
-    """A task still pending here is canceled and never sent. One Higgsfield has is canceled
-    there first (v2, while Higgsfield has not started it), and ends `canceled` only once
-    Higgsfield accepted that. Anything else is a Conflict."""
+    """A task still pending here is canceled and never sent; one Higgsfield has ends `canceled` only
+    once Higgsfield accepted its cancel (v2, before it starts). Anything else is a Conflict."""
     if await transitions.cancel_pending(blobs, client_id, task_id):
         return await get(client_id, task_id)
     rows = await Task.filter(id=task_id, client_id=client_id).values(

@@ -58,9 +58,8 @@ async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields:
 
 
 async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) -> bool:
-    """pending -> submitting through the `upstream_api` generation, on record before the paid call
-    (a job found later for this task, by a webhook, is followed with that generation); False when
-    canceled or the claim is lost."""
+    """pending -> submitting, the `upstream_api` generation on record before the paid call (a webhook may
+    name the job later); False when canceled or the claim is lost."""
     return bool(
         await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
             status=TaskStatus.SUBMITTING, upstream_api=upstream_api
@@ -109,35 +108,20 @@ async def fail_claimed(blobs: BlobStore, task_id: uuid.UUID, token: str, error: 
 
 async def fail_lost_submissions(blobs: BlobStore, lease_ended_before: datetime, error: str) -> int:
     """Left `submitting` by a worker that crashed: the outcome is unknown, never send it again."""
-    return await _end_where(
-        blobs,
-        Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before),
-        TaskStatus.FAILED,
-        error=error,
-    )
+    lost = Q(status=TaskStatus.SUBMITTING, lease_until__lt=lease_ended_before)
+    return await _end_where(blobs, lost, TaskStatus.FAILED, error=error)
 
 
 async def fail_unsent(blobs: BlobStore, created_before: datetime, lease_free: Q, error: str) -> int:
     """Pending since before `created_before`: failed rather than sent a day late."""
-    return await _end_where(
-        blobs,
-        Q(lease_free, status=TaskStatus.PENDING, created_at__lt=created_before),
-        TaskStatus.FAILED,
-        error=error,
-    )
+    stale = Q(lease_free, status=TaskStatus.PENDING, created_at__lt=created_before)
+    return await _end_where(blobs, stale, TaskStatus.FAILED, error=error)
 
 
 async def fail_overdue(blobs: BlobStore, submitted_before: datetime, lease_free: Q, error: str) -> int:
     """With Higgsfield since before `submitted_before`: the service stops waiting."""
-    return await _end_where(
-        blobs,
-        Q(lease_free, status__in=list(UPSTREAM_STATUSES), submitted_at__lt=submitted_before),
-        TaskStatus.FAILED,
-        error=error,
-    )
-
-
-# What Higgsfield says about a task it has.
+    overdue = Q(lease_free, status__in=list(UPSTREAM_STATUSES), submitted_at__lt=submitted_before)
+    return await _end_where(blobs, overdue, TaskStatus.FAILED, error=error)
 
 
 async def follow_upstream(task_id: uuid.UUID, old_status: str, status: TaskStatus, **fields: Any) -> bool:
@@ -167,17 +151,10 @@ async def reconcile_submitting(blobs: BlobStore, task_id: uuid.UUID, request_id:
     return bool(won)
 
 
-# Cancels.
-
-
 async def cancel_pending(blobs: BlobStore, client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
     """pending -> canceled; clearing the lease also stops a dispatcher that is uploading it."""
-    won = await Task.filter(id=task_id, client_id=client_id, status=TaskStatus.PENDING).update(
-        **_final(TaskStatus.CANCELED, utcnow())
-    )
-    if won:
-        await image_store.drop(blobs, [task_id])
-    return bool(won)
+    filters = Q(id=task_id, client_id=client_id, status=TaskStatus.PENDING)
+    return bool(await _end_where(blobs, filters, TaskStatus.CANCELED))
 
 
 async def cancel_upstream(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:

@@ -1,12 +1,9 @@
-"""The app's state and the dependencies that hand its parts to routers.
-
-The lifespan (src/app_factory.py) yields an `AppState`; Starlette gives every request its own
-copy in the scope. Every dependency is `async def`: FastAPI runs a plain `def` in a worker thread.
-"""
+"""The app's state (yielded by the lifespan, copied into every request's scope) and the dependencies
+that hand its parts to routers: `async def`, as FastAPI runs a plain `def` in a worker thread."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from fastapi import Depends, Request
 
@@ -29,19 +26,14 @@ async def get_settings(request: Request) -> Settings:
     return request.scope["state"]["settings"]
 
 
-async def get_jobs(request: Request) -> Jobs:
-    return request.scope["state"]["jobs"]
+def _state_part(name: str) -> Any:
+    async def get(request: Request) -> Any:
+        return request.scope["state"][name]
 
-
-async def get_upstream(request: Request) -> Upstream:
-    return request.scope["state"]["upstream"]
-
-
-async def get_blobs(request: Request) -> BlobStore:
-    return request.scope["state"]["blobs"]
+    return Depends(get)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-JobsDep = Annotated[Jobs, Depends(get_jobs)]
-UpstreamDep = Annotated["Upstream", Depends(get_upstream)]
-BlobsDep = Annotated["BlobStore", Depends(get_blobs)]
+JobsDep = Annotated[Jobs, _state_part("jobs")]
+UpstreamDep = Annotated["Upstream", _state_part("upstream")]
+BlobsDep = Annotated["BlobStore", _state_part("blobs")]

@@ -36,9 +36,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
 
 
 def short_echo(value: Any, depth: int = 0) -> Any:
-    """The `input` of a validation error, cut down and made safe to answer: long strings and big
-    containers (the whole form or body is the input of a missing field) keep only their
-    beginning; what JSON cannot carry (a lone surrogate, NaN, an uploaded file) is not echoed."""
+    """The `input` of a validation error, cut down (the whole body is the input of a missing field);
+    what JSON cannot carry (a lone surrogate, NaN, an uploaded file) is not echoed."""
     if isinstance(value, str):
         if text_problem(value):
             return None
@@ -52,9 +51,7 @@ def short_echo(value: Any, depth: int = 0) -> Any:
         return {(short_echo(str(k)) or "?"): short_echo(v, depth + 1) for k, v in items[:ECHO_MAX_ITEMS]}
     if isinstance(value, list | tuple):
         return [short_echo(v, depth + 1) for v in value[:ECHO_MAX_ITEMS]]
-    if value is None or isinstance(value, bool | int):
-        return value
-    return None
+    return value if isinstance(value, bool | int) else None
 
 
 def _answerable(error: dict[str, Any]) -> dict[str, Any]:

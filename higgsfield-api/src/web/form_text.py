@@ -1,10 +1,6 @@
-"""The text fields of a multipart form, judged by their bytes as they arrive.
-
-Starlette decodes text fields that are not UTF-8 silently as Latin-1 (`a\\xff\\xfeb` becomes
-`aÿþb`), and only the bytes can tell. So `FormTextCheck` reads the same body with
-python-multipart while the app reads it, and keeps the first field at fault: a text field that
-is not UTF-8, or a file where text belongs. The form dependency answers a 422 naming the field.
-"""
+"""The text fields of a multipart form, judged by their bytes as the app reads them: Starlette
+silently decodes text that is not UTF-8 as Latin-1. The first field at fault (not UTF-8, or a file
+where text belongs) is kept for the form dependency's 422."""
 
 from __future__ import annotations
 
@@ -12,20 +8,17 @@ import codecs
 
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
-from starlette.types import Scope
 
 STATE_KEY = "form_problem"
 
 
 class FormTextCheck:
-    def __init__(self, content_type: bytes, file_fields: frozenset[str]) -> None:
+    _decoder: codecs.IncrementalDecoder | None
+
+    def __init__(self, content_type: str, file_fields: frozenset[str]) -> None:
         self.file_fields = file_fields
         self.problem: tuple[str, str] | None = None
-        self._name = ""
-        self._disposition = b""
-        self._header = b""
-        self._value = b""
-        self._decoder: codecs.IncrementalDecoder | None = None
+        self._part_begin()
         _, params = parse_options_header(content_type)
         charset = params.get(b"charset", b"utf-8").decode("latin-1").lower()
         boundary = params.get(b"boundary")
@@ -85,20 +78,15 @@ class FormTextCheck:
             self._decoder = codecs.getincrementaldecoder("utf-8")()
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._decoder is not None:
-            self._decode(data[start:end], final=False)
+        self._decode(data[start:end], final=False)
 
     def _part_end(self) -> None:
-        if self._decoder is not None:
-            self._decode(b"", final=True)
+        self._decode(b"", final=True)
 
     def _decode(self, data: bytes, *, final: bool) -> None:
+        if self._decoder is None:
+            return
         try:
-            self._decoder.decode(data, final)  # type: ignore[union-attr]
+            self._decoder.decode(data, final)
         except UnicodeDecodeError:
             self._refuse(f"{self._name} is not valid UTF-8 text")
-
-
-def problem_of(scope: Scope) -> tuple[str, str] | None:
-    """The field at fault and why, as `FormTextCheck` left it in the request's state."""
-    return scope.get("state", {}).get(STATE_KEY)

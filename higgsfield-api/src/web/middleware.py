@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.core.config import Settings
@@ -25,16 +26,9 @@ MAX_JSON_BODY_BYTES = 1024 * 1024
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return value
-    return None
-
-
 def _is_json(scope: Scope) -> bool:
-    media = (_header(scope, b"content-type") or b"").split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or media.endswith(b"+json")
+    media = Headers(scope=scope).get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 async def _answer(send: Send, status: int, detail: object, *, close: bool = False) -> None:
@@ -64,12 +58,12 @@ class UploadSizeLimitMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
-        length = _header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+        length = Headers(scope=scope).get("content-length", "")
+        # A body of unknown length may be as large as allowed.
+        size = int(length) if length.isdecimal() else self.max_body_bytes
+        if size > self.max_body_bytes:
             await _answer(send, 413, self.detail, close=True)
             return
-        # A body of unknown length may be as large as allowed.
-        size = int(length) if length is not None and length.isdigit() else self.max_body_bytes
         async with self.budget.hold(size):
             await self._limited(scope, receive, send)
 
@@ -77,7 +71,7 @@ class UploadSizeLimitMiddleware:
         received = 0
         too_large = False
         started = False
-        text = FormTextCheck(_header(scope, b"content-type") or b"", FILE_FIELDS)
+        text = FormTextCheck(Headers(scope=scope).get("content-type", ""), FILE_FIELDS)
         state = scope.setdefault("state", {})
 
         async def limited_receive() -> Message:
@@ -112,9 +106,8 @@ class UploadSizeLimitMiddleware:
 
 
 class StrictJsonMiddleware:
-    """A JSON body (small: credentials, Higgsfield's webhooks) judged by `strict_input.loads`
-    before any route reads it: Python's parser takes NaN, Infinity and lone surrogates, and
-    deep nesting is a RecursionError. A 422 in FastAPI's shape, or the same bytes to the app."""
+    """A JSON body judged by `strict_input.loads` before any route reads it (Python's parser takes NaN,
+    Infinity, lone surrogates, and any depth): a 422 in FastAPI's shape, or the same bytes to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -123,22 +116,18 @@ class StrictJsonMiddleware:
         if scope["type"] != "http" or scope["method"] not in JSON_METHODS or not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
+        body = b""
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_JSON_BODY_BYTES:
+            body += message.get("body", b"")
+            if len(body) > MAX_JSON_BODY_BYTES:
                 detail = f"A JSON body may be at most {MAX_JSON_BODY_BYTES} bytes"
                 await _answer(send, 413, detail, close=True)
                 return
-            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
         if body:
             try:
                 loads(body)

@@ -1,10 +1,5 @@
-"""A byte budget shared by the uploads a worker is processing at once.
-
-A create holds its image several times over (the form, then the INSERT's parameters). An upload
-takes its declared size from the budget before its body is read and gives it back when its
-answer has gone out; one that does not fit waits, its bytes left in the socket (uvicorn stops
-reading a body the app is not reading). The default 16 MiB holds one 10 MiB upload at a time.
-"""
+"""A byte budget shared by the uploads a worker processes at once (a create holds its image several
+times over): an upload that does not fit waits before its body is read, its bytes left in the socket."""
 
 from __future__ import annotations
 
@@ -17,21 +12,18 @@ class ByteBudget:
     def __init__(self, total: int) -> None:
         self.total = total
         self.free = total
-        self._changed: asyncio.Condition | None = None  # made in the serving loop, at first use
+        self._changed = asyncio.Condition()  # bound to the loop that first waits on it
 
     @asynccontextmanager
     async def hold(self, size: int) -> AsyncIterator[None]:
         """Waits until `size` bytes (at most the whole budget) are free, holds them, gives them back."""
         size = min(size, self.total)
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        changed = self._changed
-        async with changed:
-            await changed.wait_for(lambda: self.free >= size)
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.free >= size)
             self.free -= size
         try:
             yield
         finally:
-            async with changed:
+            async with self._changed:
                 self.free += size
-                changed.notify_all()
+                self._changed.notify_all()
