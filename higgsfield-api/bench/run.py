@@ -5,7 +5,8 @@ run` does) on 127.0.0.1, with the sandbox upstream in a process of its own
 (bench/sandbox_upstream.py), loads each from a second process (wrk, or bench/pyload.py),
 the two in turns for every row so that a drift of the machine's speed cancels out. The task GET
 is measured a second time on the seed's original design (bench/seed_app.py, on the service's
-database). Then peak memory under 50 concurrent 10 MiB uploads and the poller against a fake
+database), and beside it one `SELECT 1` through the ORM, the floor of any route that reads the
+database. Then peak memory under 50 concurrent 10 MiB uploads and the poller against a fake
 Higgsfield. Prints the table and writes it to bench/latest.md at the repository root (not
 tracked); with --record, to bench/results.md too (tracked: a run someone chose to record).
 SQLite always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses the database of
@@ -57,6 +58,7 @@ RSS_TARGET_MB = 300
 MYSQL_VARIANTS = {"2 workers": {"WEB_CONCURRENCY": "2"}}
 GET_ROW = "`GET /api/higgsfield/i2v/{id}`"
 SEED_ROW = GET_ROW + " on the seed's design"
+FLOOR_ROW = "FastAPI + Tortoise: one `SELECT 1`"
 
 
 def combine(runs: list[LoadResult]) -> LoadResult:
@@ -155,6 +157,7 @@ class Bench:
             one, page = f"{fixtures.I2V}{ids[0]}", f"{fixtures.I2V}?limit=20"
             get = self.measure(LoadSpec(server.url, one, headers=own), plain, "GET task")
             seeded = self.measure(LoadSpec(seed.url, one, headers=own), plain, "GET task, seed's design")
+            floor = self.measure(LoadSpec(seed.url, "/one-query"), plain, "one query")
             listed = self.measure(LoadSpec(server.url, page, headers=own), plain, "GET list")
             creators = [{"X-API-KEY": key, "Content-Type": self.content_type} for key in keys]
             create = LoadSpec(server.url, fixtures.I2V, "POST", creators, self.body)
@@ -162,6 +165,7 @@ class Bench:
         return [
             report.HttpRow(GET_ROW, database, *get, "bare JSON", TARGETS["get"]),
             report.HttpRow(SEED_ROW, database, *seeded, "bare JSON"),
+            report.HttpRow(FLOOR_ROW, database, *floor, "bare JSON"),
             report.HttpRow(
                 "`GET /api/higgsfield/i2v/?limit=20`", database, *listed, "bare JSON", TARGETS["list"]
             ),
@@ -253,7 +257,8 @@ def _header(args: argparse.Namespace, bench: Bench, poll: list[report.PollRow]) 
         f"{CREATE_CLIENTS} clients. Baseline: bench/baseline_app.py on the same Uvicorn settings, "
         f"measured in turns with each row ({ROUNDS} runs of each, {args.seconds:g} s in all per side); "
         "a row's ratio is to its own baseline runs. The seed's design: bench/seed_app.py (the API "
-        "key, then the task, as two model reads) on the service's database and Uvicorn settings.",
+        "key, then the task, as two model reads) on the service's database and Uvicorn settings; "
+        "the same app's one `SELECT 1` through the ORM is the floor of a route that reads the database.",
         f"Poller: one cycle of the service's poll job against bench/fake_upstream.py (50 ms per "
         f"job-set read, all tasks stay in progress), {concurrency}.",
         *(f"Note: {note}." for note in bench.notes),

@@ -4,7 +4,8 @@ FastAPI and Tortoise as the first version of the service used them: a dependency
 caller's API key (one model read, and its last use written at most once a minute), then the
 route reads the task of that client (a second model read) and returns it for FastAPI to
 validate against TaskOut. Same models, same database (the service's, from the same settings),
-same Uvicorn settings as the service; only `GET /api/higgsfield/i2v/{task_id}` (and `/ready`).
+same Uvicorn settings as the service; only `GET /api/higgsfield/i2v/{task_id}`, and `/one-query`
+(one `SELECT 1` through the ORM: the floor of any route that reads the database).
 
     python -m bench.seed_app PORT
 """
@@ -21,6 +22,7 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Security
 from fastapi.security import APIKeyHeader
+from tortoise import connections
 
 from src.core import security
 from src.core.clock import utcnow
@@ -70,6 +72,13 @@ async def get_task(client_id: Annotated[uuid.UUID, Depends(current_client_id)], 
         "status": "pending" if task.status == "submitting" else task.status,
         "callback": callback if task.callback_url else None,
     }
+
+
+@app.get("/one-query")
+async def one_query() -> dict[str, Any]:
+    """The least a database-backed route can do: one trivial query through the ORM's connection."""
+    rows = await connections.get("default").execute_query_dict("SELECT 1 AS one")
+    return rows[0]
 
 
 @app.get("/ready")
