@@ -34,11 +34,17 @@ def _detail(response: httpx.Response) -> str:
 class HiggsfieldClient:
     """Higgsfield through one API generation."""
 
-    def __init__(self, http: httpx.AsyncClient | ShardedHttp, settings: Settings, generation: Generation):
+    def __init__(
+        self,
+        http: httpx.AsyncClient | ShardedHttp,
+        base_url: str,
+        credentials: tuple[str, str],
+        generation: Generation,
+    ) -> None:
         self._http = http
-        self._base_url = settings.upstream_base_url.rstrip("/")
+        self._base_url = base_url.rstrip("/")
         self.generation = generation
-        self._headers = generation.headers(*settings.upstream_credentials)
+        self._headers = generation.headers(*credentials)
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
@@ -158,7 +164,9 @@ class Upstream:
     @classmethod
     def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Upstream:
         clients = {
-            version: HiggsfieldClient(http, settings, generation)
+            version: HiggsfieldClient(
+                http, settings.upstream_base_url, settings.upstream_credentials, generation
+            )
             for version, generation in generations(settings.v2_models).items()
         }
         return cls(clients, clients[settings.hf_api_version])
