@@ -31,11 +31,12 @@ async def echo(image: Annotated[UploadFile, File()], prompt: Annotated[str, Form
     return {"size": len(data), "content_type": image.content_type, "prompt": prompt}
 
 
-def main() -> None:
-    # As `python -m src.cli serve` runs the service: one worker, uvicorn's default loop and HTTP
-    # parser (uvloop, httptools), proxy headers; no access log (the service writes its own line).
+def serve(app: str) -> None:
+    """`app` ("module:attribute") on port argv[1], as `python -m src.cli serve` runs the service:
+    one worker, uvicorn's default loop and HTTP parser (uvloop, httptools), proxy headers; no
+    access log (the service writes its own line)."""
     uvicorn.run(
-        "bench.baseline_app:app",
+        app,
         host="127.0.0.1",
         port=int(sys.argv[1]),
         workers=1,
@@ -43,6 +44,10 @@ def main() -> None:
         access_log=False,
         log_level="warning",
     )
+
+
+def main() -> None:
+    serve("bench.baseline_app:app")
 
 
 if __name__ == "__main__":

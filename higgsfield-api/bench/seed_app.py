@@ -12,18 +12,17 @@ same Uvicorn settings as the service; only `GET /api/higgsfield/i2v/{task_id}`, 
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
-import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Security
 from fastapi.security import APIKeyHeader
 from tortoise import connections
 
+from bench.baseline_app import serve
 from src.core import security
 from src.core.clock import utcnow
 from src.core.config import Settings
@@ -87,16 +86,7 @@ async def ready() -> dict[str, str]:
 
 
 def main() -> None:
-    # The service's Uvicorn settings (see bench/baseline_app.py).
-    uvicorn.run(
-        "bench.seed_app:app",
-        host="127.0.0.1",
-        port=int(sys.argv[1]),
-        workers=1,
-        proxy_headers=True,
-        access_log=False,
-        log_level="warning",
-    )
+    serve("bench.seed_app:app")  # the service's Uvicorn settings, as the baseline's
 
 
 if __name__ == "__main__":

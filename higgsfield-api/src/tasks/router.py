@@ -78,8 +78,9 @@ async def get_task(task_id: uuid.UUID, api_key: ApiKeyHeader) -> dict[str, Any]:
 
 
 async def key_before_422(request: Request) -> None:
-    """Called by the 422 handler: the task GET and the list check the key only in the query that reads
-    the tasks, so a missing or bad key must be a 401 before any 422 there too."""
+    """Called before every 422: the task GET and the list check the key only in the query that reads
+    the tasks (after FastAPI validated the path and query, and after the cursor is decoded), so a
+    missing or bad key must be a 401 before any 422 there too."""
     if getattr(request.scope.get("route"), "endpoint", None) in (get_task, list_tasks):
         await auth.authenticate(request.headers.get(API_KEY))
 

@@ -25,8 +25,7 @@ ECHO_MAX_DEPTH = 3
 CUT = "…"
 
 
-async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+def _domain_answer(request: Request, exc: DomainError) -> JSONResponse:
     if isinstance(exc, InvalidField):
         loc = ["query" if exc.field in request.query_params else "body", exc.field]
         detail: object = [{"type": exc.kind, "loc": loc, "msg": exc.detail, "input": None}]
@@ -58,24 +57,6 @@ def _answerable(error: dict[str, Any]) -> dict[str, Any]:
     return {**error, "input": short_echo(error["input"])} if "input" in error else error
 
 
-def validation_error_handler(
-    before: Callable[[Request], Awaitable[None]],
-) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-    """FastAPI's 422, in its list shape, with each error's `input` cut down by `short_echo`;
-    `before` may answer with a domain error instead (a route's own key check)."""
-
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
-        try:
-            await before(request)
-        except DomainError as error:
-            return await domain_error_handler(request, error)
-        errors = jsonable_encoder([_answerable(error) for error in exc.errors()])
-        return JSONResponse({"detail": errors}, status_code=422)
-
-    return handle
-
-
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bug or an outage: the same bland 500 always, never a traceback or an SQL fragment.
     Starlette runs this outside every middleware: the request id is read from the scope."""
@@ -89,6 +70,30 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
 
 
 def register_error_handlers(app: FastAPI, before_422: Callable[[Request], Awaitable[None]]) -> None:
-    app.add_exception_handler(DomainError, domain_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler(before_422))
+    """Every 422, FastAPI's (in its list shape, each `input` cut down by `short_echo`) or an
+    InvalidField, is answered only after `before_422`, which may answer with a domain error
+    instead (a route's own key check: a bad key is a 401 before any 422)."""
+
+    async def key_first(request: Request) -> JSONResponse | None:
+        try:
+            await before_422(request)
+        except DomainError as error:
+            return _domain_answer(request, error)
+        return None
+
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+        if isinstance(exc, InvalidField) and (first := await key_first(request)):
+            return first
+        return _domain_answer(request, exc)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+        if first := await key_first(request):
+            return first
+        errors = jsonable_encoder([_answerable(error) for error in exc.errors()])
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, unexpected_error_handler)
