@@ -20,6 +20,7 @@ from src.health.router import router as health_router
 from src.jobs.context import JobContext
 from src.metrics.router import router as metrics_router
 from src.motions.router import router as motions_router
+from src.outputs.router import router as outputs_router
 from src.scheduling import build_jobs
 from src.tasks.router import key_before_422
 from src.tasks.router import router as tasks_router
@@ -98,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app, before_422=key_before_422)
     install_middleware(app, settings)
     # Routes are matched in order: the task routes, which clients call most, come first.
-    for router in (tasks_router, motions_router, auth_router, webhook_router, health_router, metrics_router):
+    routers = (tasks_router, outputs_router, motions_router, auth_router, webhook_router, health_router)
+    for router in (*routers, metrics_router):
         app.include_router(router)
     # The schema and docs routes come first: a stable sort puts them after ours.
     own = {app.openapi_url, "/docs", "/redoc", app.swagger_ui_oauth2_redirect_url, DOCS_ASSETS}

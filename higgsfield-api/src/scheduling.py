@@ -12,6 +12,8 @@ from src.jobs.context import JobContext
 from src.jobs.registry import Jobs
 from src.jobs.runner import CoalescingRunner
 from src.motions.refresh import CatalogRefresher
+from src.outputs.copy import copy_due
+from src.outputs.retention import expire_copies
 from src.upstream.poll import poll_in_flight
 from src.upstream.submit import Dispatcher
 from src.upstream.tidy_up import tidy_up
@@ -20,9 +22,20 @@ CATALOG_CHECK_SECONDS = 3.0
 
 
 def build_jobs(base: JobContext) -> Jobs:
-    """The jobs over `base`, whose `on_final` becomes a nudge of the callback job."""
+    """The jobs over `base`, whose `on_final` becomes a nudge of the callback and output jobs."""
     callbacks = CoalescingRunner("callbacks", lambda: deliver_due_callbacks(ctx))
-    ctx = dataclasses.replace(base, on_final=callbacks.nudge)
+
+    async def keep_outputs() -> None:
+        await expire_copies(ctx)
+        await copy_due(ctx, more=outputs.nudge)
+
+    outputs = CoalescingRunner("outputs", keep_outputs)
+
+    def on_final() -> None:
+        callbacks.nudge()
+        outputs.nudge()
+
+    ctx = dataclasses.replace(base, on_final=on_final)
     settings = ctx.settings
     jobs = Jobs(
         scheduler=AsyncIOScheduler(timezone="UTC"),
@@ -31,6 +44,7 @@ def build_jobs(base: JobContext) -> Jobs:
         poll=CoalescingRunner("poll", lambda: poll_in_flight(ctx)),
         catalog=CoalescingRunner("motions", CatalogRefresher(ctx)),
         callbacks=callbacks,
+        outputs=outputs,
     )
     start = utcnow()
     for runner, seconds in (
@@ -39,6 +53,7 @@ def build_jobs(base: JobContext) -> Jobs:
         (jobs.tidy_up, settings.submit_interval),
         (jobs.poll, settings.poll_interval_seconds),
         (jobs.callbacks, settings.poll_interval_seconds),
+        (jobs.outputs, settings.poll_interval_seconds),
     ):
         jobs.scheduler.add_job(
             runner.run,

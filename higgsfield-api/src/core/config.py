@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     blob_s3_access_key_id: SecretStr | None = None
     blob_s3_secret_access_key: SecretStr | None = None
 
+    # Copies of the outputs (src/outputs/): each completed task's video and thumbnail, kept in the
+    # blob store and served by the gateway; OUTPUT_RETENTION_DAYS=0 keeps them for ever.
+    output_copy: bool = True
+    output_retention_days: int = Field(30, ge=0)
+    output_max_bytes: int = Field(512 * MIB, ge=1)
+    output_timeout_seconds: float = Field(600.0, gt=0)  # one download and its store, whole
+    output_concurrency: int = Field(2, ge=1)  # downloads at once, per process
+
     # Secrets
     admin_token: SecretStr | None = None
     uuid_test_check: SecretStr | None = None

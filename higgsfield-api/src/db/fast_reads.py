@@ -57,7 +57,14 @@ COUNT_BUSY = (
 )
 
 # The stored forms that differ from the ORM's: datetimes (text), the id (text), the flags (0/1).
-TASK_DATETIMES = ("created_at", "updated_at", "completed_at", "submitted_at", "next_attempt_at")
+TASK_DATETIMES = (
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "submitted_at",
+    "next_attempt_at",
+    "output_stored_at",
+)
 TASK_FLAGS = ("callback_delivered", "enhance_prompt")
 
 

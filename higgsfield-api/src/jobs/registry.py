@@ -18,11 +18,13 @@ class Jobs:
     catalog: CoalescingRunner
     # Runs on the interval; anything that ends a task may `nudge()` it to send the callback at once.
     callbacks: CoalescingRunner
+    # Copies outputs and sweeps expired copies (src/outputs/); nudged when a task ends.
+    outputs: CoalescingRunner
 
     @property
     def running(self) -> bool:
         return bool(self.scheduler.running)
 
     async def drain(self) -> None:
-        for runner in (self.submit, self.tidy_up, self.poll, self.catalog, self.callbacks):
+        for runner in (self.submit, self.tidy_up, self.poll, self.catalog, self.callbacks, self.outputs):
             await runner.drain()

@@ -4,13 +4,15 @@ ends `completed` with a tiny real MP4."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from src.sandbox.jobs import Job
@@ -31,6 +33,7 @@ from src.sandbox.uploads import UploadSigner
 # What every completed job serves: 2 s of ffmpeg's `testsrc2` at 64x64 and its first frame.
 ASSET_DIR = Path(__file__).with_name("assets")
 MEDIA_TYPES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg"}
+OUTPUT_PIECES = 20
 # Storage URLs (the PUT, public files, outputs) are open, as presigned ones are.
 OPEN_ENDPOINTS = frozenset({"put", "file", "output"})
 
@@ -40,10 +43,22 @@ def asset_bytes(name: str) -> bytes:
     return (ASSET_DIR / name).read_bytes()
 
 
-def asset_response(name: str) -> Response:
+def asset_response(name: str, seconds: float = 0.0) -> Response:
+    """The asset, at once or in OUTPUT_PIECES pieces spread over `seconds`."""
     if name not in MEDIA_TYPES:
         raise not_found()
-    return Response(asset_bytes(name), media_type=MEDIA_TYPES[name])
+    data = asset_bytes(name)
+    if not seconds:
+        return Response(data, media_type=MEDIA_TYPES[name])
+    step = -(-len(data) // OUTPUT_PIECES)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), step):
+            await asyncio.sleep(seconds / OUTPUT_PIECES)
+            yield data[start : start + step]
+
+    headers = {"Content-Length": str(len(data))}
+    return StreamingResponse(pieces(), media_type=MEDIA_TYPES[name], headers=headers)
 
 
 class FaultRoute(APIRoute):
@@ -147,7 +162,7 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
     async def output(job_set_id: str, name: str) -> Response:
         if sandbox.status_of(job_set_id) != "completed":
             raise not_found()
-        return asset_response(name)
+        return asset_response(name, sandbox.settings.output_seconds)
 
     @app.get("/assets/{name}")
     async def asset(name: str) -> Response:

@@ -54,6 +54,8 @@ class SandboxSettings:
     reads_per_step: int | None = None
     max_concurrency: int | None = None
     upload_headers: bool = True
+    # An output file is sent over this many seconds (a slow storage, for tests of a copy cut short).
+    output_seconds: float = 0.0
     motions: list[Motion] = field(default_factory=lambda: list(MOTIONS))
 
     def __post_init__(self) -> None:

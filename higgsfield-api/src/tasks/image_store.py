@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from src.blobs import BlobStore
+from src.blobs.store import TEMP_PREFIX
 from src.db.models import Task, TaskImage, TaskStatus
 
 # The statuses in which a task still needs its image: not sent yet, or being sent now.
@@ -55,7 +56,8 @@ async def sweep(store: BlobStore, written_before: datetime) -> int:
     """Deletes the blobs written before `written_before` that no task needs: of a task that is
     sent or ended, of a task that was never committed, and unfinished writes. Returns how many."""
     keys = await store.older_than(written_before)
-    doomed = [key for key in keys if _task_id(key) is None]  # unfinished writes
+    # Unfinished writes; any other key is not an image (the outputs' copies, under the same S3 prefix).
+    doomed = [key for key in keys if key.startswith(TEMP_PREFIX)]
     by_id = {task_id: key for key in keys if (task_id := _task_id(key)) is not None}
     ids = list(by_id)
     for start in range(0, len(ids), SWEEP_CHUNK):

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from src.core import strict_input
 from src.core.strict_input import STRICT_TEXT
+from src.outputs import schemas as outputs
 
 PublicStatus = Literal["pending", "queued", "in_progress", "completed", "failed", "nsfw", "canceled"]
 METADATA_MAX_BYTES = 16 * 1024
@@ -113,6 +114,8 @@ class TaskOut(TaskFields):
     thumbnail_url: str | None
     error: str | None
     callback: CallbackOut | None
+    # The gateway's own copy of the outputs (src/outputs/); null when none is made.
+    output: outputs.OutputOut | None
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -125,8 +128,10 @@ class TaskPage(BaseModel):
 
 # The keys of an answer, in order, and the columns they are made of.
 ANSWER_FIELDS = tuple(name for name, field in TaskOut.model_fields.items() if not field.exclude)
-PUBLIC_COLUMNS = tuple(name for name in ANSWER_FIELDS if name != "callback") + tuple(
-    f"callback_{name}" for name in CallbackOut.model_fields
+PUBLIC_COLUMNS = (
+    tuple(name for name in ANSWER_FIELDS if name not in ("callback", "output"))
+    + tuple(f"callback_{name}" for name in CallbackOut.model_fields)
+    + outputs.COLUMNS
 )
 
 

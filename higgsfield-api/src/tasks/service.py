@@ -22,6 +22,7 @@ from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
 from src.db.models import FINAL_STATUSES, Task, TaskStatus
 from src.motions import service as motions
+from src.outputs import schemas as outputs
 from src.tasks import idempotency as idempotency_keys
 from src.tasks import image_store, transitions
 from src.tasks.schemas import ANSWER_FIELDS, PUBLIC_COLUMNS, TaskFields, render_task
@@ -55,6 +56,7 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
         }
         if url
         else None,
+        "output": outputs.shown(row),
     }
     return {name: shown[name] for name in ANSWER_FIELDS}
 

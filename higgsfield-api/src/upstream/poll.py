@@ -17,6 +17,7 @@ from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 from src.jobs.claims import claim_batch, lease_free, new_claim_token
 from src.jobs.context import JobContext
 from src.metrics import prometheus as metrics
+from src.outputs.copy import first_try
 from src.tasks import transitions
 from src.upstream.errors import UpstreamError, UpstreamPermanent
 from src.upstream.generations import JobState
@@ -29,15 +30,15 @@ FAILED_UPSTREAM = "Higgsfield could not generate the video (the job failed upstr
 NSFW_UPSTREAM = "Higgsfield flagged the image or prompt as NSFW (the job was not charged)"
 
 
-async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState) -> bool:
-    """Writes a read job state once; False when there is nothing to write yet, nothing changed
-    or another writer was first."""
+async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState, copy: dict[str, Any]) -> bool:
+    """Writes a read job state once (a completed one with the `copy` columns of its outputs); False
+    when there is nothing to write yet, nothing changed or another writer was first."""
     status = UPSTREAM_TO_TASK.get(state.status)
     if status is None or (status == TaskStatus.COMPLETED and not state.video_url):
         return False  # unknown, or completed without a result yet: read it again next time
     fields: dict[str, Any] = {}
     if status == TaskStatus.COMPLETED:
-        fields = {"video_url": state.video_url, "thumbnail_url": state.thumbnail_url}
+        fields = {"video_url": state.video_url, "thumbnail_url": state.thumbnail_url, **copy}
     elif status == TaskStatus.FAILED:
         fields = {"error": f"{FAILED_UPSTREAM}: {state.error}" if state.error else FAILED_UPSTREAM}
     elif status == TaskStatus.NSFW:
@@ -66,7 +67,7 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
         except UpstreamError as exc:
             logger.warning("Reading job set %s will be retried: %s", row["upstream_job_id"], exc)
             return
-    if await apply_state(row["id"], row["status"], state):
+    if await apply_state(row["id"], row["status"], state, first_try(ctx.settings)):
         logger.info("Task %s is now %s", row["id"], state.status)
         if state.status not in ("queued", "in_progress"):
             ctx.on_final()

@@ -61,6 +61,16 @@ class Task(Model):
     # Why the service stopped trying without a delivery (a refused address, the retry window over).
     callback_error = fields.CharField(max_length=255, null=True)
 
+    # The copy of the outputs in the blob store (src/outputs/): NULL when none is made.
+    output_state = fields.CharField(max_length=8, null=True)
+    output_error = fields.CharField(max_length=255, null=True)
+    output_bytes = fields.BigIntField(null=True)
+    output_stored_at = fields.DatetimeField(null=True)
+    output_attempts = fields.IntField(default=0, db_default=0)
+    # When a pending copy is due: its next try, or the end of the claim of the worker on it.
+    output_next_at = fields.DatetimeField(null=True)
+    output_claim = fields.CharField(max_length=64, null=True)
+
     # Work bookkeeping: retries and the claim a worker holds (see src/jobs/claims.py).
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
@@ -76,10 +86,13 @@ class Task(Model):
         table = "tasks"
         # (client_id, created_at, id): a page of tasks, newest first, off the index.
         # (status, lease_until): the busy upstream slots, counted on every dispatch round.
+        # (output_state, ...): the copies due, and the stored ones past retention.
         indexes = (
             ("client_id", "created_at", "id"),
             ("status", "next_attempt_at"),
             ("status", "lease_until"),
+            ("output_state", "output_next_at"),
+            ("output_state", "output_stored_at"),
         )
 
 
