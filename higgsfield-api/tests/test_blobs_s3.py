@@ -1,5 +1,6 @@
-"""The S3-compatible blob store, against moto's S3 server on loopback: the store itself, and a
-task's image through it on each database (written before the row, swept, sent, deleted)."""
+"""The S3-compatible blob store, against moto's S3 server on loopback: the store itself, a task's
+image through it on each database (written before the row, swept, sent, deleted), and the copies
+of a task's outputs (stored, served by redirect, expired)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -14,9 +16,14 @@ from src.blobs.s3 import S3BlobStore, s3_store
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.db.models import Task, TaskStatus
+from src.jobs.context import JobContext
+from src.outputs.retention import expire_copies
+from src.outputs.storage import outputs_in
+from src.sandbox.app import asset_bytes
 from src.tasks import image_store
 from src.tasks import service as tasks
-from tests.support.app import make_settings, register, running_app
+from tests.support.app import eventually, make_settings, register, running_app
+from tests.support.images import png
 from tests.support.processes import free_port
 from tests.support.tasks import new_task
 
@@ -90,3 +97,40 @@ async def test_a_tasks_image_goes_through_the_bucket(db_url, fake, s3_url):
         assert (await Task.get(id=task["id"])).status == TaskStatus.QUEUED
         assert fake.uploads == [(new.image, "image/png")]
         assert await store.get(str(task["id"])) is None  # Higgsfield has it: deleted
+
+
+async def test_a_tasks_outputs_are_copied_to_the_bucket_and_served_by_redirect(db_url, fake, s3_url):
+    settings = s3_settings(db_url, fake.url, s3_url)
+    async with s3_store(settings) as setup:
+        await _make_bucket(setup)
+    async with running_app(settings) as (state, client):
+        key = (await register(client))["api_key"]
+        other = (await register(client, "globex"))["api_key"]
+        image = {"image": ("in.png", png(), "image/png")}
+        created = await client.post("/api/higgsfield/i2v/", headers={"X-API-KEY": key}, files=image)
+        task_id = created.json()["id"]
+
+        async def stored() -> bool:
+            return await Task.filter(id=task_id, output_state="stored").exists()
+
+        await eventually(stored, what="the copy")
+        path = f"/api/higgsfield/i2v/{task_id}/video"
+        answer = await client.get(path, headers={"X-API-KEY": key})
+        assert answer.status_code == 307
+        async with httpx.AsyncClient() as anyone:  # the presigned URL needs no credentials
+            video = await anyone.get(answer.headers["location"])
+            assert video.status_code == 200 and video.content == asset_bytes("video.mp4")
+            assert video.headers["content-type"] == "video/mp4"
+            part = await anyone.get(answer.headers["location"], headers={"Range": "bytes=0-99"})
+            assert part.status_code == 206 and part.content == asset_bytes("video.mp4")[:100]
+        assert (await client.get(path, headers={"X-API-KEY": other})).status_code == 404
+        # The image sweep lists the same prefix and leaves the copies alone.
+        await image_store.sweep(state["blobs"], utcnow() + timedelta(minutes=1))
+        outputs = outputs_in(state["blobs"], settings)
+        assert await outputs.size(f"{task_id}.video") == len(asset_bytes("video.mp4"))
+        # Retention deletes the objects.
+        await Task.filter(id=task_id).update(output_stored_at=utcnow() - timedelta(days=365))
+        ctx = JobContext(settings, state["upstream"], state["blobs"])
+        assert await expire_copies(ctx) == 1
+        assert await outputs.size(f"{task_id}.video") is None
+        assert await outputs.size(f"{task_id}.thumbnail") is None

@@ -9,8 +9,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from src.sandbox.app import asset_bytes
 from src.upstream.submit import UNKNOWN_OUTCOME
 from tests.support.app import ADMIN_TOKEN, PASSWORD
+from tests.support.databases import blob_dir
 from tests.support.images import png
 from tests.support.processes import ServerProcess, free_port, service_env
 
@@ -27,7 +29,7 @@ def until(check: Callable[[], object], what: str, within: float = 20) -> None:
 class Replica:
     """One server process over the test's database and fake Higgsfield."""
 
-    def __init__(self, db_url: str, fake, log) -> None:
+    def __init__(self, db_url: str, fake, log, **settings: str | float) -> None:
         env = service_env(
             PORT=free_port(),
             DATABASE_URL=db_url,
@@ -38,6 +40,7 @@ class Replica:
             LEASE_SECONDS=1,
             RETRY_BASE_SECONDS=0.1,
             RETRY_MAX_SECONDS=0.3,
+            **settings,
         )
         self.server = ServerProcess(env, log)
         self.server.wait_ready()
@@ -54,8 +57,8 @@ class Replica:
 def replicas(tmp_path, db_url, fake):
     started: list[Replica] = []
 
-    def start() -> Replica:
-        replica = Replica(db_url, fake, tmp_path / "server.log")
+    def start(**settings: str | float) -> Replica:
+        replica = Replica(db_url, fake, tmp_path / "server.log", **settings)
         started.append(replica)
         return replica
 
@@ -142,3 +145,22 @@ def test_killed_while_higgsfield_works_on_the_job(replicas, fake):
     done = final(second, key, task_id)
     assert done["status"] == "completed" and done["video_url"]
     assert len(fake.submissions) == 1
+
+
+def test_killed_while_copying_the_video(replicas, fake, db_url):
+    """The copy is cut short mid-file: the restart takes it over once the claim runs out, deletes
+    the half-written file and stores the whole video, byte for byte."""
+    outputs = blob_dir(db_url) / "outputs"
+    fake.settings.output_seconds = 30  # the video trickles in
+    first = replicas(OUTPUT_TIMEOUT_SECONDS=5)
+    key, task_id = first_task(first)
+
+    until(lambda: list(outputs.glob(f".tmp-{task_id}.video.*")), "the download to be under way")
+    first.server.kill()
+    fake.settings.output_seconds = 0
+    second = replicas(OUTPUT_TIMEOUT_SECONDS=5)
+    until(lambda: (second.task(key, task_id)["output"] or {}).get("state") == "stored", "the copy")
+    video = second.http.get(f"{I2V}{task_id}/video", headers={"X-API-KEY": key})
+    assert video.status_code == 200 and video.content == asset_bytes("video.mp4")
+    assert sorted(path.name for path in outputs.iterdir()) == [f"{task_id}.thumbnail", f"{task_id}.video"]
+    assert fake.calls["output"] == 3  # the video cut short, then the video and the thumbnail
