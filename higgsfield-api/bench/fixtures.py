@@ -85,3 +85,15 @@ def create_tasks(base_url: str, key: str, count: int, image: bytes) -> list[str]
             answer.raise_for_status()
             ids.append(answer.json()["id"])
     return ids
+
+
+def wait_for_copy(base_url: str, key: str, task_id: str, within: float = 60) -> dict:
+    """Waits until the task's copy of its outputs is no longer pending; returns the task's `output`."""
+    deadline = time.monotonic() + within
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        while time.monotonic() < deadline:
+            output = client.get(f"{I2V}{task_id}", headers={"X-API-KEY": key}).json()["output"]
+            if output and output["state"] != "pending":
+                return output
+            time.sleep(0.2)
+    raise RuntimeError(f"the copy of task {task_id} did not end within {within} s")

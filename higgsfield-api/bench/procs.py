@@ -25,6 +25,11 @@ class Server(ServerProcess):
         """VmHWM (peak resident memory) of the server process plus its children, in MiB."""
         return sum(_status_kib(pid, "VmHWM") for pid in _tree(self.process.pid)) / 1024
 
+    def reset_peak(self) -> None:
+        """Starts VmHWM afresh at the current resident memory (Linux: clear_refs 5)."""
+        for pid in _tree(self.process.pid):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+
     def rss_mib(self) -> float:
         return sum(_status_kib(pid, "VmRSS") for pid in _tree(self.process.pid)) / 1024
 

@@ -6,7 +6,8 @@ run` does) on 127.0.0.1, with the sandbox upstream in a process of its own
 the two in turns for every row so that a drift of the machine's speed cancels out. The task GET
 is measured a second time on the seed's original design (bench/seed_app.py, on the service's
 database), and beside it one `SELECT 1` through the ORM, the floor of any route that reads the
-database. Then peak memory under 50 concurrent 10 MiB uploads and the poller against a fake
+database. Then peak memory under 50 concurrent 10 MiB uploads, its growth while one 50 MiB output
+is copied into the blob store, and the poller against a fake
 Higgsfield. Prints the table and writes it to bench/latest.md at the repository root (not
 tracked); with --record, to bench/results.md too (tracked: a run someone chose to record).
 SQLite always; MariaDB/MySQL too when TEST_MYSQL_URL is set (the bench uses the database of
@@ -30,7 +31,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import fixtures, report
+from bench import big_file, fixtures, report
 from bench.load import LoadResult, LoadSpec, ensure_wrk, run_load
 from bench.procs import (
     SERVICE_DIR,
@@ -43,6 +44,7 @@ from bench.procs import (
 )
 from bench.sandbox_upstream import READY_PATH
 from src.core.config import SANDBOX_CREDENTIAL
+from tests.support.server import LoopbackServer
 
 REPO_DIR = SERVICE_DIR.parent
 KIB, MIB = 1024, 1024 * 1024
@@ -54,6 +56,7 @@ POLL_SIZES = "100,1000,10000"
 TARGETS = {"get": 0.5, "list": 0.35, "create": 0.35}
 ROUNDS = 3  # runs of the service and of the bare app, in turns, per row
 RSS_TARGET_MB = 300
+COPY_BYTES, COPY_GROWTH_TARGET_MB = 50 * MIB, 30
 # Rows measured again on MySQL with other settings: the row label's suffix, the settings.
 MYSQL_VARIANTS = {"2 workers": {"WEB_CONCURRENCY": "2"}}
 GET_ROW = "`GET /api/higgsfield/i2v/{id}`"
@@ -201,9 +204,34 @@ class Bench:
         print(
             f"  {UPLOADS} uploads of 10 MiB: peak RSS {peak:.0f} MiB (idle {idle:.0f} MiB), {dict(statuses)}"
         )
-        return report.MemoryRow(
-            "SQLite", UPLOADS, UPLOAD_BYTES / MIB, idle, peak, dict(statuses), RSS_TARGET_MB
-        )
+        answers = ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items()))
+        load = f"{UPLOADS} concurrent uploads of {UPLOAD_BYTES // MIB} MiB"
+        return report.MemoryRow(load, "SQLite", idle, peak, answers, RSS_TARGET_MB)
+
+    def copy_row(self) -> report.MemoryRow:
+        """A fresh service (SQLite) copying one COPY_BYTES output: how much its resident memory grows.
+        The file comes from a loopback server in this process; the task is a real one, pointed at it."""
+        sqlite_path = self.work / "copy.sqlite3"
+        env = self.service_env("SQLite", POLL_INTERVAL_SECONDS="0.2", SANDBOX_JOB_SECONDS="0.5")
+        env["SQLITE_PATH"] = str(sqlite_path)
+        with LoopbackServer(big_file.app(COPY_BYTES)) as files:
+            server = start_service(env, self.work / "service-copy.log")
+            try:
+                key = fixtures.register_clients(server.url, 1, prefix="copy")[0]
+                fixtures.wait_for_catalog(server.url, key)
+                [task_id] = fixtures.create_tasks(server.url, key, 1, self.png)
+                fixtures.wait_for_copy(server.url, key, task_id)  # the sandbox's small video
+                server.reset_peak()  # the start-up's peak is not the copy's
+                idle = server.rss_mib()
+                big_file.point_task_at(sqlite_path, Path(env["BLOB_DIR"]), task_id, files.url + big_file.PATH)
+                output = fixtures.wait_for_copy(server.url, key, task_id, within=120)
+                peak = server.peak_rss_mib()
+            finally:
+                server.stop()
+        growth, state = peak - idle, f"{output['state']}, {output['bytes'] or 0:,} bytes"
+        print(f"  copy of {COPY_BYTES // MIB} MiB: {state}, RSS grew {growth:.1f} MiB (idle {idle:.0f} MiB)")
+        load = f"copy of one {COPY_BYTES // MIB} MiB output into the blob store"
+        return report.MemoryRow(load, "SQLite", idle, peak, state, COPY_GROWTH_TARGET_MB, on_growth=True)
 
     def poll_rows(self, database: str) -> list[report.PollRow]:
         fake = start_module("bench.fake_upstream", free_port(), self.work / "fake.log", "/reads")
@@ -275,7 +303,7 @@ def main() -> None:
         "--record", action="store_true", help="also write the table to bench/results.md (tracked)"
     )
     parser.add_argument(
-        "--parts", default="http,poller,memory", help="which tables to measure (a quicker look at one)"
+        "--parts", default="http,poller,memory,copy", help="which tables to measure (a quicker look at one)"
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -301,6 +329,9 @@ def main() -> None:
         if "memory" in parts:
             print("memory")
             memory.append(bench.memory_row())
+        if "copy" in parts:
+            print("copy")
+            memory.append(bench.copy_row())
         lines = _header(args, bench, poll)
         lines += ["", "## HTTP", "", *report.http_table(http), "", report.seed_line(http, GET_ROW, SEED_ROW)]
         lines += ["", "## Memory", "", *report.memory_table(memory)]
