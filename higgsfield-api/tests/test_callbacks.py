@@ -89,7 +89,8 @@ async def attempt_log(task_id: str) -> list[tuple[int | None, str | None]]:
 
 
 def without_callback(task: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in task.items() if key != "callback"}
+    """The task without what goes on after it ended: its callback's delivery, its outputs' copy."""
+    return {key: value for key, value in task.items() if key not in ("callback", "output")}
 
 
 async def test_a_completed_task_is_posted_signed_with_the_task_json(hooks: Hooks, receiver: Receiver):
@@ -106,6 +107,7 @@ async def test_a_completed_task_is_posted_signed_with_the_task_json(hooks: Hooks
     assert hit.body == json.dumps(sent, separators=(",", ":"), ensure_ascii=False).encode()
     assert sent["status"] == "completed" and sent["video_url"]
     assert without_callback(sent) == without_callback(done)
+    assert sent["output"]["state"] in ("pending", "stored")  # the callback does not wait for the copy
     assert sent["callback"] == {
         "url": receiver.hook_url,
         "delivered": False,
