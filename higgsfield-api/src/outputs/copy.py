@@ -155,20 +155,19 @@ async def copy_one(
 
 
 async def _claim(settings: Settings, token: str) -> list[uuid.UUID]:
-    """Up to OUTPUT_CONCURRENCY due copies for `token`, until their downloads' timeout and a lease more."""
+    """Up to OUTPUT_CONCURRENCY due copies for `token`, until their downloads' timeout and a lease more.
+    Each is claimed by its primary key: on MySQL an UPDATE over a range of the (output_state,
+    output_next_at) index would lock its gaps, and deadlock with the poll job completing tasks
+    into that range."""
     now = utcnow()
     due = Q(output_state=PENDING, output_next_at__lte=now)
-    candidates = list(
-        await Task.filter(due)
-        .order_by("output_next_at")
-        .limit(settings.output_concurrency)
-        .values_list("id", flat=True)
-    )
-    if not candidates:
-        return []
+    query = Task.filter(due).order_by("output_next_at").limit(settings.output_concurrency)
     until = now + timedelta(seconds=settings.output_timeout_seconds + settings.lease_seconds)
-    await Task.filter(due, id__in=candidates).update(output_claim=token, output_next_at=until)
-    return list(await Task.filter(id__in=candidates, output_claim=token).values_list("id", flat=True))
+    return [
+        task_id
+        for task_id in await query.values_list("id", flat=True)
+        if await Task.filter(due, id=task_id).update(output_claim=token, output_next_at=until)
+    ]
 
 
 async def copy_due(ctx: JobContext, more: Callable[[], None]) -> int:
