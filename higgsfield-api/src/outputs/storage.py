@@ -1,5 +1,5 @@
-"""Where copies are kept: beside the blob store's images, in a place of their own that the image
-sweep never lists (the directory BLOB_DIR/outputs, or the bucket's BLOB_S3_PREFIX + "outputs/").
+"""Where copies are kept: beside the blob store's images, under keys the image sweep leaves alone
+(the directory BLOB_DIR/outputs, or the bucket's BLOB_S3_PREFIX + "outputs/").
 
 A download is spooled to a temporary file in BLOB_DIR/outputs, chunk by chunk, fsynced, then
 committed: renamed into place (the local store), or uploaded from that file and deleted (S3). A
