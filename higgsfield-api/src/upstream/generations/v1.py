@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from src.upstream.errors import UpstreamPermanent, UpstreamTransient
-from src.upstream.generations.base import Call, Generation, JobState, Submission
+from src.upstream.generations.base import Call, JobState, Submission
 
 MODELS = {"lite": "dop-lite", "standard": "dop-standard", "turbo": "dop-turbo"}
 
 
-class V1(Generation):
+class V1:
     version = "v1"
 
     def headers(self, api_key: str, api_secret: str) -> dict[str, str]:

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from src.upstream.errors import UpstreamPermanent
-from src.upstream.generations.base import Call, Generation, JobState, Submission
+from src.upstream.generations.base import Call, JobState, Submission
 
 
-class V2(Generation):
+class V2:
     version = "v2"
 
     def __init__(self, models: Mapping[str, str]) -> None:
