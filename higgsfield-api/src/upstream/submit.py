@@ -93,6 +93,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     task = await Task.get(id=task_id)
     upstream = ctx.higgsfield.default
     version = upstream.generation.version
+    poll = timedelta(seconds=ctx.settings.poll_interval_seconds)
     try:
         if not task.image_url:
             image = await image_store.load(ctx.blobs, task)
@@ -105,45 +106,33 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
         if not await transitions.start_submitting(task_id, token, version):
             return True
         request_id = await upstream.submit(submission(ctx, task))
-    except ConcurrencyCapReached:
-        await _retry_later(ctx, task, token, count_attempt=False)
+    except ConcurrencyCapReached:  # backpressure, not the task's fault: no attempt is counted
+        await transitions.retry_later(task_id, token, attempts=task.attempts, at=utcnow() + poll)
         return False
     except UpstreamTransient as exc:
-        if exc.maybe_delivered:
-            logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
-            await _outcome_unknown(ctx, task_id, token)
-        else:
+        if not exc.maybe_delivered:
             logger.warning("Submission of task %s will be retried: %s", task_id, exc)
-            await _retry_later(ctx, task, token)
+            attempts = task.attempts + 1
+            await transitions.retry_later(
+                task_id, token, attempts=attempts, at=utcnow() + ctx.backoff(attempts)
+            )
+            return True
+        # Never resend. With Higgsfield webhooks on, wait for one naming the task (see tidy_up.py).
+        logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
+        if ctx.settings.hf_webhook_url:
+            await update_claimed(task_id, token, lease_until=utcnow(), release=False)
+        elif await transitions.fail_claimed(ctx.blobs, task_id, token, UNKNOWN_OUTCOME):
+            metrics.observe_given_up("unknown_outcome", 1)
         return True
     except UpstreamPermanent as exc:
         logger.warning("Higgsfield refused task %s: %s", task_id, exc)
         await transitions.fail_claimed(ctx.blobs, task_id, token, f"Higgsfield refused the task: {exc}")
         return True
     await transitions.submitted(
-        ctx.blobs,
-        task_id,
-        token,
-        request_id=request_id,
-        attempts=task.attempts + 1,
-        poll_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
+        ctx.blobs, task_id, token, request_id=request_id, attempts=task.attempts + 1, poll_at=utcnow() + poll
     )
     logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, version, request_id)
     return True
-
-
-async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt: bool = True) -> None:
-    attempts = task.attempts + 1 if count_attempt else task.attempts
-    delay = ctx.backoff(attempts) if count_attempt else timedelta(seconds=ctx.settings.poll_interval_seconds)
-    await transitions.retry_later(task.id, token, attempts=attempts, at=utcnow() + delay)
-
-
-async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> None:
-    """Never resend. With Higgsfield webhooks on, wait for one naming the task (see tidy_up.py)."""
-    if ctx.settings.hf_webhook_url:
-        await update_claimed(task_id, token, lease_until=utcnow(), release=False)
-    elif await transitions.fail_claimed(ctx.blobs, task_id, token, UNKNOWN_OUTCOME):
-        metrics.observe_given_up("unknown_outcome", 1)
 
 
 @dataclass
