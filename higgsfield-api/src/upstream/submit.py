@@ -154,26 +154,22 @@ class Dispatcher:
         if not await leases.acquire(self.name, ctx.worker_id, ctx.settings.lease_seconds):
             return 0  # another process is dispatching right now
         try:
-            return await self._fill()
+            # Counted again under the lease: the count read before it may be stale by now.
+            busy = await busy_slots()
+            if await self._held_back(busy):
+                return 0
+            token = new_claim_token(ctx.worker_id)
+            claimed: list[uuid.UUID] = []
+            while len(claimed) < ctx.settings.hf_max_concurrency - busy and (
+                task_id := await claim_next(ctx, token)
+            ):
+                claimed.append(task_id)
+            results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+            if not all(results):
+                await self._hold_back()
+            return sum(results)
         finally:
             await leases.release(self.name, ctx.worker_id)
-
-    async def _fill(self) -> int:
-        ctx = self.ctx
-        # Counted again under the lease: the count read before it may be stale by now.
-        busy = await busy_slots()
-        if await self._held_back(busy):
-            return 0
-        token = new_claim_token(ctx.worker_id)
-        claimed: list[uuid.UUID] = []
-        while len(claimed) < ctx.settings.hf_max_concurrency - busy and (
-            task_id := await claim_next(ctx, token)
-        ):
-            claimed.append(task_id)
-        results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
-        if not all(results):
-            await self._hold_back()
-        return sum(results)
 
     async def _held_back(self, busy: int) -> bool:
         """True while Higgsfield's last "full" holds: none of ours has ended since and the retry
