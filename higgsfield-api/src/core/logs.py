@@ -9,13 +9,11 @@ uuid), `status` and `duration_ms`. Uvicorn's own loggers go through the same for
 from __future__ import annotations
 
 import logging
-import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import to_json
 
-from src.core.config import Settings
 from src.core.request_id import current_request_id
 from src.core.task_context import current_task_id
 
@@ -74,7 +72,3 @@ def logging_config(level: str) -> dict[str, Any]:
             "aiobotocore": {"level": "WARNING"},
         },
     }
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.config.dictConfig(logging_config(settings.log_level))
