@@ -14,9 +14,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]  # higgsfield-api/
 REPO_DIR = SERVICE_DIR.parent
-DEFAULT_SQLITE_PATH = SERVICE_DIR / "data" / "higgsfield.sqlite3"
-DEFAULT_BLOB_DIR = SERVICE_DIR / "data" / "blobs"
-HIGGSFIELD_BASE_URL = "https://platform.higgsfield.ai"
 # The v2 model path of each API model (HF_V2_MODELS overrides); Higgsfield's docs name none for turbo.
 DEFAULT_V2_MODELS: dict[str, str] = {
     "standard": "higgsfield-ai/dop/standard",
@@ -44,7 +41,6 @@ Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 def reveal(secret: SecretStr | None) -> str | None:
-    """The text of a secret setting, None when unset."""
     return None if secret is None else secret.get_secret_value()
 
 
@@ -65,9 +61,9 @@ class Settings(BaseSettings):
     db_user: str = "root"
     db_password: SecretStr = SecretStr("")
     db_name: str = "higgsfield"
-    sqlite_path: Path = DEFAULT_SQLITE_PATH
+    sqlite_path: Path = SERVICE_DIR / "data" / "higgsfield.sqlite3"
     # Uploaded images wait here until Higgsfield has them (see src/blobs/); one per database.
-    blob_dir: Path = DEFAULT_BLOB_DIR
+    blob_dir: Path = SERVICE_DIR / "data" / "blobs"
     # A blob no task needs is swept once it is this old (a create writes its blob before its row).
     blob_orphan_grace: Duration = timedelta(minutes=15)
     # An S3-compatible bucket instead of BLOB_DIR (replicas on several hosts); credentials from
@@ -86,7 +82,7 @@ class Settings(BaseSettings):
     # Upstream
     hf_api_key: SecretStr | None = None
     hf_api_secret: SecretStr | None = None
-    hf_base_url: str = HIGGSFIELD_BASE_URL
+    hf_base_url: str = "https://platform.higgsfield.ai"
     # The generation of Higgsfield's API new tasks are sent with; tasks already sent keep theirs.
     hf_api_version: Literal["v1", "v2"] = "v2"
     # HF_V2_MODELS='{"turbo": "higgsfield-ai/dop/turbo"}': merged over the defaults; "" removes a name.
@@ -171,7 +167,6 @@ class Settings(BaseSettings):
 
     @property
     def v2_models(self) -> dict[str, str]:
-        """The v2 model path of each API model name that has one."""
         merged = {**DEFAULT_V2_MODELS, **self.hf_v2_models}
         return {name: path.strip().strip("/") for name, path in merged.items() if path.strip().strip("/")}
 
