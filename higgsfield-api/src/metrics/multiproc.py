@@ -13,19 +13,16 @@ from pathlib import Path
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def prepare_multiprocess_dir(configured: Path | None, workers: int) -> Path | None:
-    """The configured directory, emptied of the last run's files; with several workers and none
-    configured, a fresh one removed at exit; else None (metrics in the process's memory)."""
+def prepare_multiprocess_dir(configured: Path | None, workers: int) -> None:
+    """Uses the configured directory, emptied of the last run's files; with several workers and none
+    configured, a fresh one removed at exit; else none (metrics in the process's memory)."""
     os.environ.pop(ENV, None)  # an empty value would still switch prometheus-client's mode
     if configured:
         configured.mkdir(parents=True, exist_ok=True)
         for stale in configured.glob("*.db"):  # a previous run's counts would add to this one's
             stale.unlink()
         os.environ[ENV] = str(configured)
-        return configured
-    if workers <= 1:
-        return None
-    path = Path(tempfile.mkdtemp(prefix="higgsfield-metrics-"))
-    os.environ[ENV] = str(path)
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
+    elif workers > 1:
+        path = tempfile.mkdtemp(prefix="higgsfield-metrics-")
+        os.environ[ENV] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
