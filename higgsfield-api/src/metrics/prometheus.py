@@ -24,9 +24,6 @@ UNMATCHED_ROUTE = "<unmatched>"
 # The `_created` series (a timestamp per label set) double the exposition for nothing we use.
 disable_created_metrics()
 
-HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
 http_requests = Counter(
     "hfapi_http_requests_total",
     "HTTP requests answered, by method, route template and status",
@@ -36,7 +33,7 @@ http_duration = Histogram(
     "hfapi_http_request_duration_seconds",
     "Time from the request's arrival to the end of its answer, by method, route template and status",
     ("method", "route", "status"),
-    buckets=HTTP_BUCKETS,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 upstream_calls = Counter(
     "hfapi_upstream_requests_total",
@@ -48,7 +45,7 @@ upstream_duration = Histogram(
     "hfapi_upstream_request_duration_seconds",
     "Duration of calls to Higgsfield, by endpoint and outcome",
     ("endpoint", "outcome"),
-    buckets=UPSTREAM_BUCKETS,
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 upstream_refusals = Counter(
     "hfapi_upstream_refusals_total",

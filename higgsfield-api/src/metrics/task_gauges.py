@@ -17,8 +17,6 @@ from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 
 @dataclass
 class TaskGauges(Collector):
-    """One scrape's gauges, as prometheus-client collects them."""
-
     families: list[GaugeMetricFamily]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
