@@ -35,13 +35,6 @@ LEASE_MARGIN_SECONDS = 30.0
 SECRET_FIELD = "client__webhook_secret"  # noqa: S105 - a column name, not a secret
 
 
-def lease_seconds(ctx: JobContext) -> float:
-    """Covers a batch of receivers that all time out: no other worker takes one over (and sends it twice)."""
-    rounds = math.ceil(BATCH_SIZE / CONCURRENCY)
-    worst = rounds * ctx.settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
-    return max(ctx.settings.lease_seconds, worst)
-
-
 def due_filter(now: datetime) -> Q:
     return Q(
         callback_url__isnull=False,
@@ -51,7 +44,7 @@ def due_filter(now: datetime) -> Q:
     )
 
 
-async def clear_unrequested(now: datetime) -> int:
+async def clear_unrequested(now: datetime) -> None:
     """Every final status sets `callback_due_at`, also without a `callback_url`; clearing that keeps
     the indexed range the claim reads to the real callbacks."""
     ids = await (
@@ -59,9 +52,8 @@ async def clear_unrequested(now: datetime) -> int:
         .limit(SWEEP_SIZE)
         .values_list("id", flat=True)
     )
-    if not ids:
-        return 0
-    return await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
+    if ids:
+        await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
 
 
 async def record(
@@ -134,21 +126,22 @@ async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: d
     await record(ctx, row, token, attempted_at, result, refused=refused is not None)
 
 
-async def deliver_due_callbacks(ctx: JobContext) -> int:
-    """One round over the due callbacks; returns how many attempts it made."""
+async def deliver_due_callbacks(ctx: JobContext) -> None:
+    """One round over the due callbacks."""
     await clear_unrequested(utcnow())
     token = new_claim_token(ctx.worker_id)
-    made = 0
+    # A lease that outlasts a batch of receivers that all time out: no other worker sends one twice.
+    worst = math.ceil(BATCH_SIZE / CONCURRENCY) * ctx.settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
     while True:
         ids = await claim_batch(
             filters=due_filter(utcnow()),
             order_by=("callback_due_at",),
             limit=BATCH_SIZE,
             token=token,
-            lease_seconds=lease_seconds(ctx),
+            lease_seconds=max(ctx.settings.lease_seconds, worst),
         )
         if not ids:
-            return made
+            return
         rows = await Task.filter(id__in=ids, lease_owner=token).values(*PUBLIC_COLUMNS, SECRET_FIELD)
         limit = asyncio.Semaphore(CONCURRENCY)
         results = await asyncio.gather(
@@ -157,6 +150,5 @@ async def deliver_due_callbacks(ctx: JobContext) -> int:
         for row, outcome in zip(rows, results, strict=True):
             if isinstance(outcome, BaseException):  # its lease runs out and a later round tries again
                 logger.error("Callback of task %s could not be processed", row["id"], exc_info=outcome)
-        made += len(rows)
         if len(ids) < BATCH_SIZE:  # the due ones are done; failures wait for their backoff
-            return made
+            return
