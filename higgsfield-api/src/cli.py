@@ -100,7 +100,6 @@ def migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Uvicorn with JSON logs and without its access log (the service writes its own)."""
     import uvicorn
 
     from src.core.logs import logging_config
@@ -115,7 +114,7 @@ def serve(settings: Settings) -> None:
         workers=settings.web_concurrency,
         proxy_headers=True,
         app_dir=str(SERVICE_DIR),
-        access_log=False,
+        access_log=False,  # the service writes its own access line
         log_config=logging_config(settings.log_level),
     )
 
@@ -129,10 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "init-env":
         init_env()
-    elif args.command == "migrate":
-        migrate(load_settings_or_exit())
     else:
-        serve(load_settings_or_exit())
+        {"migrate": migrate, "serve": serve}[args.command](load_settings_or_exit())
 
 
 if __name__ == "__main__":
