@@ -31,7 +31,6 @@ class Attempt:
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` header value: `v1,<base64 HMAC-SHA256>`."""
     key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
     digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()

@@ -212,7 +212,6 @@ class Settings(BaseSettings):
 
     @cached_property
     def db_url(self) -> str:
-        """The Tortoise URL: DATABASE_URL, else MySQL from DB_*, else the SQLite file."""
         if self.database_url:
             return self.database_url
         if self.db_socket or self.db_host:

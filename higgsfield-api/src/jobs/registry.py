@@ -16,7 +16,6 @@ class Jobs:
     tidy_up: CoalescingRunner
     poll: CoalescingRunner
     catalog: CoalescingRunner
-    # Runs on the interval; anything that ends a task may `nudge()` it to send the callback at once.
     callbacks: CoalescingRunner
 
     @property
