@@ -56,17 +56,23 @@ async def clear_unrequested(now: datetime) -> None:
         await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
 
 
-async def record(
-    ctx: JobContext,
-    row: dict[str, Any],
-    token: str,
-    attempted_at: datetime,
-    result: Attempt,
-    *,
-    refused: bool,
-) -> None:
-    """Records the attempt, then marks the task under the claim delivered, due again, or ended."""
+async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
+    """Sends one callback and records the attempt, then marks the task under the claim delivered,
+    due again, or ended."""
     task_id: uuid.UUID = row["id"]
+    working_on(task_id)  # this delivery runs in an asyncio task of its own (gather)
+    secret: str = row.pop(SECRET_FIELD)
+    body = pydantic_core.to_json(render_task(tasks.public(dict(row))))
+    url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
+    async with limit:
+        attempted_at = utcnow()
+        allowed = ctx.settings.callback_allow_private
+        refused = None if allowed else await destinations.problem(url, resolve_within=timeout)
+        if refused:
+            result = Attempt(None, refused)
+        else:
+            assert ctx.callbacks_http is not None  # noqa: S101 - the lifespan gives the job its client
+            result = await deliver(ctx.callbacks_http, url, secret, task_id, body, timeout_seconds=timeout)
     error = result.error[:255] if result.error else None
     await CallbackAttempt.create(
         task_id=task_id, attempted_at=attempted_at, status_code=result.status_code, error=error
@@ -74,7 +80,7 @@ async def record(
     attempts = row["callback_attempts"] + 1
     fields: dict[str, Any] = {"callback_attempts": attempts, "callback_last_status": result.status_code}
     # For logs: the receiver's host only, as a URL's path or query may carry the client's tokens.
-    host = urlsplit(row["callback_url"]).hostname or "?"
+    host = urlsplit(url).hostname or "?"
     window_ends = (row["completed_at"] or attempted_at) + ctx.settings.callback_retry_window
     if result.delivered:
         outcome = "delivered"
@@ -107,23 +113,6 @@ async def record(
         logger.warning(
             "The claim on the callback of task %s ran out before the attempt was recorded", task_id
         )
-
-
-async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
-    working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
-    secret: str = row.pop(SECRET_FIELD)
-    body = pydantic_core.to_json(render_task(tasks.public(dict(row))))
-    url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
-    async with limit:
-        attempted_at = utcnow()
-        allowed = ctx.settings.callback_allow_private
-        refused = None if allowed else await destinations.problem(url, resolve_within=timeout)
-        if refused:
-            result = Attempt(None, refused)
-        else:
-            assert ctx.callbacks_http is not None  # noqa: S101 - the lifespan gives the job its client
-            result = await deliver(ctx.callbacks_http, url, secret, row["id"], body, timeout_seconds=timeout)
-    await record(ctx, row, token, attempted_at, result, refused=refused is not None)
 
 
 async def deliver_due_callbacks(ctx: JobContext) -> None:
