@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,6 +22,7 @@ ENV_FILE = REPO_DIR / ".env"
 ENV_EXAMPLE = REPO_DIR / ".env.example"
 DB_SETTINGS = "DATABASE_URL / DB_* settings"
 MYSQL_UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR: the server answered, the database is not there
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def load_settings_or_exit() -> Settings:
@@ -103,10 +107,20 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from src.core.logs import logging_config
-    from src.metrics.multiproc import prepare_multiprocess_dir
 
     check_database(settings)
-    prepare_multiprocess_dir(settings.prometheus_multiproc_dir, settings.web_concurrency)
+    # prometheus-client's multiprocess mode, set before uvicorn starts the workers: prometheus-client
+    # picks its storage from the environment when first imported. Even an empty value switches it.
+    os.environ.pop(MULTIPROC_ENV, None)
+    if configured := settings.prometheus_multiproc_dir:
+        configured.mkdir(parents=True, exist_ok=True)
+        for stale in configured.glob("*.db"):  # a previous run's counts would add to this one's
+            stale.unlink()
+        os.environ[MULTIPROC_ENV] = str(configured)
+    elif settings.web_concurrency > 1:  # else one worker keeps its metrics in its memory
+        path = tempfile.mkdtemp(prefix="higgsfield-metrics-")
+        os.environ[MULTIPROC_ENV] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
     uvicorn.run(
         "src.main:app",
         host=settings.host,

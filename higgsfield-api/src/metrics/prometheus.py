@@ -1,5 +1,5 @@
 """The service's Prometheus metrics, and their rendering for `GET /metrics` (all workers' counts
-in multiprocess mode, see `multiproc.py`)."""
+in multiprocess mode, which `serve` in `src/cli.py` turns on)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-
-from src.metrics.multiproc import ENV
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED_ROUTE = "<unmatched>"
@@ -96,7 +94,7 @@ def observe_given_up(reason: str, count: int) -> None:
 def render(extra: Collector | None = None) -> bytes:
     """This process's metrics (or all workers' in multiprocess mode), then `extra`'s."""
     registry = REGISTRY
-    if os.environ.get(ENV):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
     return generate_latest(registry) + (generate_latest(extra) if extra else b"")
