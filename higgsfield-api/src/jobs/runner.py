@@ -46,5 +46,4 @@ class CoalescingRunner:
         self._closed = True
         async with self._lock:
             pass
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
