@@ -1,10 +1,5 @@
-"""Logging of the server process: one JSON object a line (tests leave logging to pytest).
-
-Every line has `timestamp`, `level`, `logger` and `message`; `request_id` inside a request;
-`task_id` where the code works on one task; the access line of each request adds `method`,
-`route` (the route template, never the raw path, which may hold a secret such as the health
-uuid), `status` and `duration_ms`. Uvicorn's own loggers go through the same formatter.
-"""
+"""Logging of the server process: one JSON object a line, Uvicorn's too (tests leave logging to
+pytest). The keys of a line are listed in docs/operations.md, "Logs"."""
 
 from __future__ import annotations
 
