@@ -1,4 +1,5 @@
-"""The one settings object: environment variables first, then the repository's `.env`."""
+"""The one settings object: environment variables first, then the repository's `.env`. What each
+setting means is in docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -62,12 +63,9 @@ class Settings(BaseSettings):
     db_password: SecretStr = SecretStr("")
     db_name: str = "higgsfield"
     sqlite_path: Path = SERVICE_DIR / "data" / "higgsfield.sqlite3"
-    # Uploaded images wait here until Higgsfield has them (see src/blobs/); one per database.
     blob_dir: Path = SERVICE_DIR / "data" / "blobs"
     # A blob no task needs is swept once it is this old (a create writes its blob before its row).
     blob_orphan_grace: Duration = timedelta(minutes=15)
-    # An S3-compatible bucket instead of BLOB_DIR (replicas on several hosts); credentials from
-    # these two or botocore's usual chain (AWS_ACCESS_KEY_ID, ~/.aws, an instance role).
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""
     blob_s3_endpoint_url: str | None = None
@@ -85,7 +83,6 @@ class Settings(BaseSettings):
     hf_base_url: str = "https://platform.higgsfield.ai"
     # The generation of Higgsfield's API new tasks are sent with; tasks already sent keep theirs.
     hf_api_version: Literal["v1", "v2"] = "v2"
-    # HF_V2_MODELS='{"turbo": "higgsfield-ai/dop/turbo"}': merged over the defaults; "" removes a name.
     hf_v2_models: dict[str, str] = Field(default_factory=dict)
     hf_timeout_seconds: float = Field(30.0, gt=0)
     hf_max_concurrency: int = Field(4, ge=1)
@@ -99,7 +96,6 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(100, ge=1)
     retry_base_seconds: float = Field(2.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
-    # A task not accepted by Higgsfield within this ends failed; so does one Higgsfield keeps too long.
     task_submit_deadline: Duration = timedelta(hours=24)
     task_run_deadline: Duration = timedelta(hours=6)
 
@@ -127,7 +123,6 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     prometheus_multiproc_dir: Path | None = None
     max_image_bytes: int = Field(10 * MIB, ge=1)
-    # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).
     upload_memory_bytes: int = Field(16 * MIB, ge=1)
 
     # Sandbox upstream (used only without Higgsfield credentials)
