@@ -1,8 +1,6 @@
 """`python -m src.cli {init-env,migrate,serve}`: a configuration error ends the command with one
 line naming the setting, not a traceback."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import atexit

@@ -2,8 +2,6 @@
 each attempt, and retries with backoff until an attempt started past the retry window (from
 `completed_at`) fails too; an address not allowed (`destinations`) ends the callback at once."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import math

@@ -2,8 +2,6 @@
 it POST into its own network), unless CALLBACK_ALLOW_PRIVATE=true. Checked at create (a 422) and
 before each attempt (a refusal ends the callback)."""
 
-from __future__ import annotations
-
 import asyncio
 import socket
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address

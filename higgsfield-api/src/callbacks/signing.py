@@ -1,8 +1,6 @@
 """One attempt of a client callback, signed the Standard Webhooks way (https://www.standardwebhooks.com):
 an HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the secret after `whsec_`."""
 
-from __future__ import annotations
-
 import asyncio
 import base64
 import hashlib

@@ -1,13 +1,11 @@
 """The one settings object: environment variables first, then the repository's `.env`. What each
 setting means is in docs/configuration.md."""
 
-from __future__ import annotations
-
 from contextlib import suppress
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from urllib.parse import quote
 
 from pydantic import BeforeValidator, Field, SecretStr, computed_field, field_validator, model_validator
@@ -145,7 +143,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials_come_in_pairs(self) -> Settings:
+    def _credentials_come_in_pairs(self) -> Self:
         if bool(self.hf_api_key) != bool(self.hf_api_secret):
             raise ValueError(
                 "HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)"

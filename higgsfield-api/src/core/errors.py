@@ -1,7 +1,5 @@
 """Domain errors. Services raise these; `src/web/error_handlers.py` turns them into answers."""
 
-from __future__ import annotations
-
 
 class DomainError(Exception):
     status_code = 400

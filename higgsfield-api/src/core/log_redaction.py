@@ -2,8 +2,6 @@
 parameters (password hashes, webhook secrets) and the DB password. A record keeps its statement
 and loses those values; it is rewritten, never dropped."""
 
-from __future__ import annotations
-
 import functools
 import logging
 from collections.abc import Mapping

@@ -1,8 +1,6 @@
 """Logging of the server process: one JSON object a line, Uvicorn's too (tests leave logging to
 pytest). The keys of a line are listed in docs/operations.md, "Logs"."""
 
-from __future__ import annotations
-
 import logging
 from datetime import UTC, datetime
 from typing import Any

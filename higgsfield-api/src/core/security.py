@@ -1,7 +1,5 @@
 """Secrets: API keys, webhook secrets, password hashing, constant-time comparison."""
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import hmac

@@ -2,8 +2,6 @@
 lone surrogates (no UTF-8 encoder can write them), and strict JSON: finite doubles only, no lone
 surrogate escape, at most MAX_DEPTH levels. A refusal is an `InputProblem` naming what to fix."""
 
-from __future__ import annotations
-
 import json
 import math
 import re

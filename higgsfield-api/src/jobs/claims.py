@@ -1,8 +1,6 @@
 """Claims instead of locks: one conditional UPDATE sets `lease_owner`/`lease_until` where the
 lease is free, so processes never work on the same task and a crashed worker's rows come free."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime, timedelta
 from typing import Any

@@ -1,7 +1,5 @@
 """The scheduled jobs as the rest of the app sees them. Built by `src.scheduling.build_jobs`."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler

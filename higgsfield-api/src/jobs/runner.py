@@ -1,7 +1,5 @@
 """Runs a job now or on its schedule, never twice at once, never missing a nudge."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable

@@ -1,8 +1,6 @@
 """The service's Prometheus metrics, and their rendering for `GET /metrics` (all workers' counts
 in multiprocess mode, which `serve` in `src/cli.py` turns on)."""
 
-from __future__ import annotations
-
 import os
 
 from prometheus_client import (

@@ -1,8 +1,6 @@
 """GET /metrics: Prometheus text format, out of the OpenAPI schema and, like most exporters, not
 behind authentication (docs/operations.md, "Metrics", says why that is safe)."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Response
 
 from src.metrics import prometheus as metrics

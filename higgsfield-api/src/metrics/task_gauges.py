@@ -1,8 +1,6 @@
 """The task gauges, read from the database when Prometheus scrapes: tasks change in several
 processes, and one GROUP BY over the status index is cheap at scrape intervals."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 
