@@ -85,8 +85,7 @@ def observe_upstream_refusal(endpoint: str, status: int) -> None:
 
 
 def observe_given_up(reason: str, count: int) -> None:
-    if count:
-        tasks_given_up.labels(reason).inc(count)
+    tasks_given_up.labels(reason).inc(count)
 
 
 def render(extra: Collector | None = None) -> bytes:
