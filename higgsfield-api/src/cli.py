@@ -24,7 +24,6 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def load_settings_or_exit() -> Settings:
-    """Settings from the environment, then `.env` (or the file named by ENV_FILE)."""
     try:
         return Settings(_env_file=os.environ.get("ENV_FILE") or ENV_FILE)
     except ValidationError as exc:

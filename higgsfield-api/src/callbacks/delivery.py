@@ -55,8 +55,7 @@ async def clear_unrequested(now: datetime) -> None:
 
 
 async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
-    """Sends one callback and records the attempt, then marks the task under the claim delivered,
-    due again, or ended."""
+    """Sends one callback and records the attempt: the task is delivered, due again, or ended."""
     task_id: uuid.UUID = row["id"]
     working_on(task_id)  # this delivery runs in an asyncio task of its own (gather)
     secret: str = row.pop(SECRET_FIELD)

@@ -15,8 +15,6 @@ EXTRA_KEYS = ("method", "route", "status", "duration_ms")
 
 
 class JsonFormatter(logging.Formatter):
-    """One compact JSON object a record; values that JSON lacks become strings."""
-
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
