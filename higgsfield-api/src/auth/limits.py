@@ -38,7 +38,6 @@ async def _seconds_to_wait(
 
 
 async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
-    """Raises RateLimited when the client created `rate_limit_per_minute` tasks in the last minute."""
     limit = settings.rate_limit_per_minute
     if wait := await _seconds_to_wait(Task, "created_at", limit, CREATE_WINDOW, client_id=client_id):
         raise RateLimited(
@@ -47,8 +46,7 @@ async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
 
 
 async def check_login_allowed(login: str, settings: Settings) -> None:
-    """Raises RateLimited after `login_max_failures` failures for this login within the window.
-    Checked before the password, so that the right one is refused too: the throttle stops guessing."""
+    """Checked before the password, so that the right one is refused too: the throttle stops guessing."""
     window = settings.login_failure_window
     limit = settings.login_max_failures
     if wait := await _seconds_to_wait(LoginFailure, "failed_at", limit, window, login=login_key(login)):

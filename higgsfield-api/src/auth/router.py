@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -23,8 +22,8 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     dependencies=[AdminToken],
     responses={**UNPARSABLE_BODY, **ADMIN_REQUIRED, 409: error("Login taken")},
 )
-async def register(body: Credentials) -> dict:
-    return asdict(await auth.register(body.login, body.password))
+async def register(body: Credentials) -> IssuedCredentialsOut:
+    return await auth.register(body.login, body.password)
 
 
 @router.post(
@@ -36,8 +35,8 @@ async def register(body: Credentials) -> dict:
         429: error("Too many failed logins for this login: wait for Retry-After", retry_after=True),
     },
 )
-async def login(body: Credentials, settings: SettingsDep) -> dict:
-    return asdict(await auth.login(body.login, body.password, settings))
+async def login(body: Credentials, settings: SettingsDep) -> IssuedCredentialsOut:
+    return await auth.login(body.login, body.password, settings)
 
 
 @router.post(
