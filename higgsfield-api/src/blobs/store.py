@@ -65,12 +65,6 @@ class LocalBlobStore:
         finally:
             os.close(fd)
 
-    def _get(self, key: str) -> bytes | None:
-        try:
-            return (self.directory / key).read_bytes()
-        except FileNotFoundError:
-            return None
-
     def _delete(self, keys: list[str]) -> None:
         for key in keys:
             with contextlib.suppress(FileNotFoundError):
@@ -91,7 +85,10 @@ class LocalBlobStore:
         await anyio.to_thread.run_sync(self._put, _valid(key), data)
 
     async def get(self, key: str) -> bytes | None:
-        return await anyio.to_thread.run_sync(self._get, _valid(key))
+        try:
+            return await anyio.Path(self.directory, _valid(key)).read_bytes()
+        except FileNotFoundError:
+            return None
 
     async def delete(self, keys: Iterable[str]) -> None:
         # Unfinished writes (TEMP_PREFIX) are deleted by the sweep as well.
