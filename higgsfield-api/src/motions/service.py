@@ -47,12 +47,8 @@ async def store_catalog(items: list[Any]) -> int:
         return await Motion.all().count()
     async with in_transaction():
         await Motion.exclude(id__in=list(catalog)).delete()
-        existing = set(await Motion.filter(id__in=list(catalog)).values_list("id", flat=True))
         for motion_id, fields in catalog.items():
-            if motion_id in existing:
-                await Motion.filter(id=motion_id).update(**fields)
-            else:
-                await Motion.create(id=motion_id, **fields)
+            await Motion.update_or_create(fields, id=motion_id)
     logger.info("Motion catalog refreshed: %d motions", len(catalog))
     return len(catalog)
 
