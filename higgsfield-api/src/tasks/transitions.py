@@ -5,10 +5,10 @@
        +--> canceled       +--> pending (retry)  +--> canceled (v2 cancel, upstream said 202)
        +--> failed         +--> failed (refused, or the outcome is unknown)
 
-Each write is one conditional UPDATE on the status the task must have (and, for a claimed
-task, on the claim), so two writers never both win. A transition that ends the task, or hands
-it to Higgsfield, also releases its lease and drops its stored image, which nothing needs any
-more; a final status makes the client's callback due. Nothing outside this module writes
+Each write is one conditional UPDATE on the status the task must have (and, for a task the submit
+job claimed, on the claim's `token`), so two writers never both win. A transition that ends the
+task, or hands it to Higgsfield, also releases its lease and drops its stored image, which nothing
+needs any more; a final status makes the client's callback due. Nothing outside this module writes
 `status` (tests/test_layout.py checks that).
 """
 
@@ -31,14 +31,7 @@ RELEASED = {"lease_owner": None, "lease_until": None}
 
 def _final(status: TaskStatus, now: datetime, **fields: Any) -> dict[str, Any]:
     assert status in FINAL_STATUSES, status  # noqa: S101 - a programming error, not input
-    return {
-        "status": status,
-        "completed_at": now,
-        "updated_at": now,
-        "callback_due_at": now,
-        **RELEASED,
-        **fields,
-    }
+    return dict(status=status, completed_at=now, updated_at=now, callback_due_at=now, **RELEASED, **fields)
 
 
 async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields: Any) -> int:
@@ -52,9 +45,6 @@ async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields:
             blobs, await Task.filter(id__in=ids, status=status).values_list("id", flat=True)
         )
     return ended
-
-
-# A claimed task on its way to Higgsfield (the submit job holds the claim `token`).
 
 
 async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) -> bool:
@@ -101,9 +91,6 @@ async def fail_claimed(blobs: BlobStore, task_id: uuid.UUID, token: str, error: 
     ).update(**_final(TaskStatus.FAILED, utcnow(), error=error))
     await image_store.drop(blobs, [task_id])
     return bool(won)
-
-
-# Tasks nobody is moving along (the tidy-up of the submit job and the poll job).
 
 
 async def fail_lost_submissions(blobs: BlobStore, lease_ended_before: datetime, error: str) -> int:
