@@ -81,14 +81,12 @@ def register_error_handlers(app: FastAPI, before_422: Callable[[Request], Awaita
             return _domain_answer(request, error)
         return None
 
-    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
         if isinstance(exc, InvalidField) and (first := await key_first(request)):
             return first
         return _domain_answer(request, exc)
 
-    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if first := await key_first(request):
             return first
         errors = jsonable_encoder([_answerable(error) for error in exc.errors()])
