@@ -65,11 +65,6 @@ class LocalBlobStore:
         finally:
             os.close(fd)
 
-    def _delete(self, keys: list[str]) -> None:
-        for key in keys:
-            with contextlib.suppress(FileNotFoundError):
-                (self.directory / key).unlink()
-
     def _older_than(self, moment: float) -> list[str]:
         found = []
         with os.scandir(self.directory) as entries:
@@ -92,9 +87,9 @@ class LocalBlobStore:
 
     async def delete(self, keys: Iterable[str]) -> None:
         # Unfinished writes (TEMP_PREFIX) are deleted by the sweep as well.
-        names = [key for key in keys if key and "/" not in key and "\\" not in key]
-        if names:
-            await anyio.to_thread.run_sync(self._delete, names)
+        for key in keys:
+            if key and "/" not in key and "\\" not in key:
+                await anyio.Path(self.directory, key).unlink(missing_ok=True)
 
     async def older_than(self, moment: datetime) -> list[str]:
         return await anyio.to_thread.run_sync(self._older_than, moment.astimezone(UTC).timestamp())
