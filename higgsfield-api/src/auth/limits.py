@@ -16,8 +16,6 @@ from src.core.errors import RateLimited
 from src.db.models import LoginFailure, Task
 from src.db.models.clients import login_key
 
-CREATE_WINDOW = timedelta(minutes=1)
-
 
 async def _seconds_to_wait(
     model: type[Model], moment: str, limit: int, window: timedelta, **filters: Any
@@ -39,7 +37,7 @@ async def _seconds_to_wait(
 
 async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
     limit = settings.rate_limit_per_minute
-    if wait := await _seconds_to_wait(Task, "created_at", limit, CREATE_WINDOW, client_id=client_id):
+    if wait := await _seconds_to_wait(Task, "created_at", limit, timedelta(minutes=1), client_id=client_id):
         raise RateLimited(
             f"Rate limit: at most {limit} tasks a minute; try again in {wait} s", retry_after=wait
         )

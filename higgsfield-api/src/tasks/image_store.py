@@ -21,7 +21,6 @@ def key_for(task_id: uuid.UUID) -> str:
 
 
 async def save(store: BlobStore, task_id: uuid.UUID, data: bytes) -> str:
-    """Stores a new task's image; returns the key its row keeps."""
     key = key_for(task_id)
     await store.put(key, data)
     return key

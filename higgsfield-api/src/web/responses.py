@@ -21,7 +21,6 @@ class ErrorOut(BaseModel):
 
 
 def error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
-    """One documented error answer; with `retry_after` it also names the Retry-After header."""
     answer: dict[str, Any] = {"model": ErrorOut, "description": description}
     if retry_after:
         answer["headers"] = RETRY_AFTER
