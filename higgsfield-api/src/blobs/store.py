@@ -69,11 +69,9 @@ class LocalBlobStore:
         found = []
         with os.scandir(self.directory) as entries:
             for entry in entries:
-                try:
+                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
                     if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < moment:
                         found.append(entry.name)
-                except FileNotFoundError:  # deleted meanwhile
-                    continue
         return found
 
     async def put(self, key: str, data: bytes) -> None:
