@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -16,12 +16,7 @@ from src.web.deps import SettingsDep
 
 API_KEY = "X-API-KEY"
 # One "ApiKey" scheme in OpenAPI, whichever of the classes below a route depends on.
-API_KEY_SCHEME: dict[str, Any] = {
-    "name": API_KEY,
-    "scheme_name": "ApiKey",
-    "auto_error": False,
-    "description": "A client's API key",
-}
+API_KEY_SCHEME = dict(name=API_KEY, scheme_name="ApiKey", auto_error=False, description="A client's API key")
 
 
 class ClientKey(APIKeyHeader):
