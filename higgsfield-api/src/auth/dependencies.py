@@ -1,7 +1,5 @@
 """The callers' credentials as dependencies: a client's API key, the admin token."""
 
-from __future__ import annotations
-
 import uuid
 from typing import Annotated
 

@@ -1,8 +1,6 @@
 """The limits of API.md: task creations per client and minute, failed logins per login. Both are
 counted from rows in the shared database, so they hold across worker processes and replicas."""
 
-from __future__ import annotations
-
 import math
 import uuid
 from datetime import timedelta

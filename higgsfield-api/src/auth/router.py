@@ -1,7 +1,5 @@
 """/api/auth: registration, login, logout and disabling a client."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status

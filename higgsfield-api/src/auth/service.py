@@ -1,7 +1,5 @@
 """Clients, their credentials and API keys."""
 
-from __future__ import annotations
-
 import logging
 import uuid
 from datetime import datetime, timedelta

@@ -2,8 +2,6 @@
 durable (S3 writes an object whole or not at all), as the local store's fsync is. Keys are
 `BLOB_S3_PREFIX` + the blob's key; the sweep lists that prefix only."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime

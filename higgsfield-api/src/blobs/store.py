@@ -2,8 +2,6 @@
 fsynced, renamed and its directory fsynced, so a put survives a power loss and no reader sees half
 a file. File work runs in a worker thread, off the event loop."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import secrets

@@ -1,7 +1,5 @@
 """Tortoise configuration: one place that turns settings into an ORM config."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from tortoise.contrib.fastapi import RegisterTortoise

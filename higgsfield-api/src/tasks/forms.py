@@ -1,7 +1,5 @@
 """The multipart form of a new task, parsed and checked before any work is stored."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Annotated
 

@@ -2,8 +2,6 @@
 A blob left without a row by a crashed create is swept once older than BLOB_ORPHAN_GRACE. Tasks
 stored before migration 0006 have no key: their image is read from (and dropped in) task_images."""
 
-from __future__ import annotations
-
 import uuid
 from collections.abc import Iterable
 from datetime import datetime

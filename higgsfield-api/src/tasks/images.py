@@ -1,7 +1,5 @@
 """Judging an uploaded image by its bytes, never by its name or declared type."""
 
-from __future__ import annotations
-
 import io
 
 import anyio

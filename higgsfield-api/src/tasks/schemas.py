@@ -1,8 +1,6 @@
 """A task's fields, in one model: the create form, the stored row, the submission to Higgsfield
 and the answer all read `TaskFields` (docs/adding-a-task-field.md shows how to add one)."""
 
-from __future__ import annotations
-
 import json
 import uuid
 from datetime import datetime

@@ -12,8 +12,6 @@ needs any more; a final status makes the client's callback due. Nothing outside 
 `status` (tests/test_layout.py checks that).
 """
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from typing import Any

@@ -1,7 +1,5 @@
 """The one place where domain errors (and unexpected ones) become HTTP answers."""
 
-from __future__ import annotations
-
 import logging
 import math
 import uuid

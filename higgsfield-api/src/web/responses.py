@@ -1,8 +1,6 @@
 """The documented error answers of the API, for the `responses=` of each route: every answer a
 route can give is in its OpenAPI entry with the body it really has."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel
