@@ -41,19 +41,16 @@ async def drop(store: BlobStore, task_ids: Iterable[uuid.UUID]) -> None:
         await TaskImage.filter(task_id__in=ids).delete()
 
 
-def _task_id(key: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(key)
-    except ValueError:
-        return None
-
-
 async def sweep(store: BlobStore, written_before: datetime) -> int:
     """Deletes the blobs written before `written_before` that no task needs: of a task that is
     sent or ended, of a task that was never committed, and unfinished writes. Returns how many."""
-    keys = await store.older_than(written_before)
-    doomed = [key for key in keys if _task_id(key) is None]  # unfinished writes
-    by_id = {task_id: key for key in keys if (task_id := _task_id(key)) is not None}
+    doomed: list[str] = []
+    by_id: dict[uuid.UUID, str] = {}
+    for key in await store.older_than(written_before):
+        try:
+            by_id[uuid.UUID(key)] = key
+        except ValueError:  # an unfinished write
+            doomed.append(key)
     ids = list(by_id)
     for start in range(0, len(ids), SWEEP_CHUNK):
         chunk = ids[start : start + SWEEP_CHUNK]
