@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from src.upstream.client import HiggsfieldClient
 
 logger = logging.getLogger(__name__)
-CATALOG_RETRY_AFTER_SECONDS = 5
 
 
 def motion_name(title: str) -> str:
@@ -67,6 +66,6 @@ async def resolve(name: str) -> tuple[str, str]:
     if not names:
         raise ServiceUnavailable(
             "The motion catalog has not been loaded from Higgsfield yet; try again shortly",
-            retry_after=CATALOG_RETRY_AFTER_SECONDS,
+            retry_after=5,
         )
     raise InvalidField("motion", f"Unknown motion {name!r}; valid motions: {', '.join(names)}")

@@ -15,7 +15,6 @@ from src.core.strict_input import STRICT_TEXT
 
 PublicStatus = Literal["pending", "queued", "in_progress", "completed", "failed", "nsfw", "canceled"]
 METADATA_MAX_BYTES = 16 * 1024
-DURATIONS = (3, 5)
 
 
 def parse_metadata(raw: Any) -> Any:
@@ -44,7 +43,7 @@ def _metadata_error(message: str) -> PydanticCustomError:
 
 
 def _duration(value: int) -> int:
-    if value not in DURATIONS:
+    if value not in (3, 5):
         raise ValueError("duration must be 3 or 5 (seconds)")
     return value
 
