@@ -54,7 +54,6 @@ class S3BlobStore:
 
 @asynccontextmanager
 async def s3_store(settings: Settings) -> AsyncIterator[S3BlobStore]:
-    """The bucket BLOB_S3_BUCKET, with its client open while the app runs."""
     credentials = {}
     if settings.blob_s3_access_key_id and settings.blob_s3_secret_access_key:
         credentials = {

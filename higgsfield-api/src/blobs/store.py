@@ -39,8 +39,6 @@ def _valid(key: str) -> str:
 
 
 class LocalBlobStore:
-    """One file per key in `directory` (made at start)."""
-
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)

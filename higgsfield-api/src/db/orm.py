@@ -30,5 +30,4 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 
 def register_orm(settings: Settings) -> RegisterTortoise:
-    """The ORM as a lifespan resource (`async with register_orm(settings): ...`)."""
     return RegisterTortoise(config=tortoise_config(settings))

@@ -34,7 +34,6 @@ async def load(store: BlobStore, task: Task) -> tuple[bytes, str] | None:
 
 
 async def drop(store: BlobStore, task_ids: Iterable[uuid.UUID]) -> None:
-    """The images of tasks that no longer need them."""
     ids = list(task_ids)
     if ids:
         await store.delete(key_for(task_id) for task_id in ids)
