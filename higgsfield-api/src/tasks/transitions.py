@@ -25,6 +25,7 @@ from src.tasks import image_store
 
 INITIAL_STATUS = TaskStatus.PENDING
 RELEASED = {"lease_owner": None, "lease_until": None}
+CLAIMED = [TaskStatus.PENDING, TaskStatus.SUBMITTING]  # a claimed task's statuses before Higgsfield has it
 
 
 def _final(status: TaskStatus, now: datetime, **fields: Any) -> dict[str, Any]:
@@ -48,11 +49,8 @@ async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields:
 async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) -> bool:
     """pending -> submitting, the `upstream_api` generation on record before the paid call (a webhook may
     name the job later); False when canceled or the claim is lost."""
-    return bool(
-        await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
-            status=TaskStatus.SUBMITTING, upstream_api=upstream_api
-        )
-    )
+    task = Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING)
+    return bool(await task.update(status=TaskStatus.SUBMITTING, upstream_api=upstream_api))
 
 
 async def submitted(
@@ -75,18 +73,15 @@ async def submitted(
 
 async def retry_later(task_id: uuid.UUID, token: str, *, attempts: int, at: datetime) -> bool:
     """Back to pending (from pending or submitting) until `at`, when a transient failure may pass."""
-    return bool(
-        await Task.filter(
-            id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
-        ).update(status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=at, **RELEASED)
-    )
+    task = Task.filter(id=task_id, lease_owner=token, status__in=CLAIMED)
+    won = await task.update(status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=at, **RELEASED)
+    return bool(won)
 
 
 async def fail_claimed(blobs: BlobStore, task_id: uuid.UUID, token: str, error: str) -> bool:
     """A claimed task that cannot be sent: failed, with the reason."""
-    won = await Task.filter(
-        id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
-    ).update(**_final(TaskStatus.FAILED, utcnow(), error=error))
+    task = Task.filter(id=task_id, lease_owner=token, status__in=CLAIMED)
+    won = await task.update(**_final(TaskStatus.FAILED, utcnow(), error=error))
     await image_store.drop(blobs, [task_id])
     return bool(won)
 
@@ -144,11 +139,8 @@ async def cancel_pending(blobs: BlobStore, client_id: uuid.UUID, task_id: uuid.U
 
 async def cancel_upstream(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
     """queued/in_progress -> canceled, once Higgsfield accepted the cancel of its job."""
-    return bool(
-        await Task.filter(id=task_id, client_id=client_id, status__in=list(UPSTREAM_STATUSES)).update(
-            **_final(TaskStatus.CANCELED, utcnow())
-        )
-    )
+    task = Task.filter(id=task_id, client_id=client_id, status__in=list(UPSTREAM_STATUSES))
+    return bool(await task.update(**_final(TaskStatus.CANCELED, utcnow())))
 
 
 async def cancel_pending_of(blobs: BlobStore, client_id: uuid.UUID) -> int:
