@@ -21,16 +21,11 @@ async def _seconds_to_wait(
     """None while fewer than `limit` rows fall in the window; else the seconds until the oldest
     counted leaves it. One indexed query: the limit-th newest row of the window."""
     now = utcnow()
-    oldest_counted = (
-        await model.filter(**filters, **{f"{moment}__gte": now - window})
-        .order_by(f"-{moment}")
-        .offset(limit - 1)
-        .limit(1)
-        .values_list(moment, flat=True)
-    )
-    if not oldest_counted:
+    in_window = model.filter(**filters, **{f"{moment}__gte": now - window}).order_by(f"-{moment}")
+    oldest_counted = await in_window.offset(limit - 1).first().values_list(moment, flat=True)
+    if oldest_counted is None:
         return None
-    return max(1, math.ceil((oldest_counted[0] + window - now).total_seconds()))
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
 
 
 async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
