@@ -67,9 +67,8 @@ async def authenticate(api_key: str | None) -> uuid.UUID:
     and a write at most once a minute."""
     if not api_key:
         raise Unauthorized(INVALID_KEY)
-    keys = await ApiKey.filter(
-        key_hash=security.hash_api_key(api_key), revoked_at=None, client__disabled_at=None
-    ).values("id", "client_id", "last_used_at")
+    live = ApiKey.filter(key_hash=security.hash_api_key(api_key), revoked_at=None, client__disabled_at=None)
+    keys = await live.values("id", "client_id", "last_used_at")
     if not keys:
         raise Unauthorized(INVALID_KEY)
     await touch_key(keys[0])

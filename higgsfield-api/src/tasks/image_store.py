@@ -53,9 +53,8 @@ async def sweep(store: BlobStore, written_before: datetime) -> int:
     ids = list(by_id)
     for start in range(0, len(ids), SWEEP_CHUNK):
         chunk = ids[start : start + SWEEP_CHUNK]
-        needed = set(
-            await Task.filter(id__in=chunk, status__in=list(NEEDS_IMAGE)).values_list("id", flat=True)
-        )
+        needing = Task.filter(id__in=chunk, status__in=list(NEEDS_IMAGE))
+        needed = set(await needing.values_list("id", flat=True))
         doomed += [by_id[task_id] for task_id in chunk if task_id not in needed]
     await store.delete(doomed)
     return len(doomed)

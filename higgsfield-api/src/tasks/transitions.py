@@ -40,9 +40,8 @@ async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields:
         return 0
     ended = await Task.filter(filters, id__in=ids).update(**_final(status, utcnow(), **fields))
     if ended:
-        await image_store.drop(
-            blobs, await Task.filter(id__in=ids, status=status).values_list("id", flat=True)
-        )
+        ended_ids = await Task.filter(id__in=ids, status=status).values_list("id", flat=True)
+        await image_store.drop(blobs, ended_ids)
     return ended
 
 
