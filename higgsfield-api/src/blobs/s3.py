@@ -37,10 +37,8 @@ class S3BlobStore:
     async def delete(self, keys: Iterable[str]) -> None:
         names = [self.prefix + key for key in keys if key]
         for start in range(0, len(names), DELETE_BATCH):
-            batch = names[start : start + DELETE_BATCH]
-            await self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": name} for name in batch], "Quiet": True}
-            )
+            objects = [{"Key": name} for name in names[start : start + DELETE_BATCH]]
+            await self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
 
     async def older_than(self, moment: datetime) -> list[str]:
         found = []

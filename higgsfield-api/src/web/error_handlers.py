@@ -60,11 +60,8 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
     Starlette runs this outside every middleware: the request id is read from the scope."""
     request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
     logger.error("Unexpected %s in request %s", type(exc).__name__, request_id)
-    return JSONResponse(
-        {"detail": "Internal Server Error", "request_id": request_id},
-        status_code=500,
-        headers={"X-Request-ID": request_id},
-    )
+    body = {"detail": "Internal Server Error", "request_id": request_id}
+    return JSONResponse(body, status_code=500, headers={"X-Request-ID": request_id})
 
 
 def register_error_handlers(app: FastAPI, before_422: Callable[[Request], Awaitable[None]]) -> None:
