@@ -1,8 +1,6 @@
 """What a sandbox knows: its settings, this worker's jobs and uploads, a record of calls and the
 faults to inject. Tests turn these knobs directly; none is reachable over HTTP."""
 
-from __future__ import annotations
-
 import asyncio
 import random
 import threading

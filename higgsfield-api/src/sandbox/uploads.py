@@ -1,8 +1,6 @@
 """Presigned-style uploads: the URL carries its content type and expiry under an HMAC, so any
 worker accepts the PUT; the bytes stay in a bounded store in the memory of the worker that got them."""
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import threading

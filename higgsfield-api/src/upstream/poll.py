@@ -1,8 +1,6 @@
 """Poll job: reads the job sets of tasks Higgsfield has and writes their progress back. A final
 status is written once, by a conditional update on the status the task had when it was read."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import uuid

@@ -5,8 +5,6 @@ before the paid call, so a crash in that window is seen afterwards and the task 
 twice blindly (see src/upstream/tidy_up.py).
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import uuid

@@ -6,8 +6,6 @@ ours. A valid call makes the job's tasks due for a read (repeats change nothing)
 a task still `submitting` whose submission answer was lost.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import logging

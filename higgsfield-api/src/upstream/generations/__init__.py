@@ -1,8 +1,6 @@
 """Higgsfield's API generations: one small adapter each, with the same methods. `catalog` and
 `cancel` give None where a generation has no motion catalog or cannot cancel a job."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 
 from src.upstream.generations.base import Call, JobState, Submission

@@ -1,7 +1,5 @@
 """What the API generation adapters (`Generation`) deal in: our intents, their requests, the answers."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -1,8 +1,6 @@
 """Higgsfield's platform API v1 (deprecated by Higgsfield): `hf-api-key`/`hf-secret` headers,
 `POST /v1/image2video/dop` with `{"params": ...}`, job sets at `GET /v1/job-sets/{id}`."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from src.upstream.errors import UpstreamPermanent, UpstreamTransient

@@ -1,8 +1,6 @@
 """Higgsfield's current API (v2): `Authorization: Key id:secret`, `POST /{model path}` with a
 flat body, `GET /requests/{id}/status`, `POST /requests/{id}/cancel`, `?hf_webhook=<url>`."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 
