@@ -1,7 +1,5 @@
 """create_app(): the FastAPI app, its routers, its error handlers and its lifespan."""
 
-from __future__ import annotations
-
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -1,13 +1,14 @@
 """`python -m src.cli {init-env,migrate,serve}`: a configuration error ends the command with one
 line naming the setting, not a traceback."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,10 +20,10 @@ ENV_FILE = REPO_DIR / ".env"
 ENV_EXAMPLE = REPO_DIR / ".env.example"
 DB_SETTINGS = "DATABASE_URL / DB_* settings"
 MYSQL_UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR: the server answered, the database is not there
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def load_settings_or_exit() -> Settings:
-    """Settings from the environment, then `.env` (or the file named by ENV_FILE)."""
     try:
         return Settings(_env_file=os.environ.get("ENV_FILE") or ENV_FILE)
     except ValidationError as exc:
@@ -100,14 +101,23 @@ def migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Uvicorn with JSON logs and without its access log (the service writes its own)."""
     import uvicorn
 
     from src.core.logs import logging_config
-    from src.metrics.multiproc import prepare_multiprocess_dir
 
     check_database(settings)
-    prepare_multiprocess_dir(settings.prometheus_multiproc_dir, settings.web_concurrency)
+    # prometheus-client's multiprocess mode, set before uvicorn starts the workers: prometheus-client
+    # picks its storage from the environment when first imported. Even an empty value switches it.
+    os.environ.pop(MULTIPROC_ENV, None)
+    if configured := settings.prometheus_multiproc_dir:
+        configured.mkdir(parents=True, exist_ok=True)
+        for stale in configured.glob("*.db"):  # a previous run's counts would add to this one's
+            stale.unlink()
+        os.environ[MULTIPROC_ENV] = str(configured)
+    elif settings.web_concurrency > 1:  # else one worker keeps its metrics in its memory
+        path = tempfile.mkdtemp(prefix="higgsfield-metrics-")
+        os.environ[MULTIPROC_ENV] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
     uvicorn.run(
         "src.main:app",
         host=settings.host,
@@ -115,7 +125,7 @@ def serve(settings: Settings) -> None:
         workers=settings.web_concurrency,
         proxy_headers=True,
         app_dir=str(SERVICE_DIR),
-        access_log=False,
+        access_log=False,  # the service writes its own access line
         log_config=logging_config(settings.log_level),
     )
 
@@ -129,10 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "init-env":
         init_env()
-    elif args.command == "migrate":
-        migrate(load_settings_or_exit())
     else:
-        serve(load_settings_or_exit())
+        {"migrate": migrate, "serve": serve}[args.command](load_settings_or_exit())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,5 @@
 """The APScheduler instance and its jobs, each with its runner and its interval."""
 
-from __future__ import annotations
-
 import dataclasses
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler

@@ -22,7 +22,6 @@ LAYERS = {
         "src.jobs",
         "src.web",
         "src.metrics.prometheus",
-        "src.metrics.multiproc",
     },
 }
 

@@ -1,8 +1,6 @@
 """The limits of API.md: task creations per client and minute, failed logins per login. Both are
 counted from rows in the shared database, so they hold across worker processes and replicas."""
 
-from __future__ import annotations
-
 import math
 import uuid
 from datetime import timedelta
@@ -16,8 +14,6 @@ from src.core.errors import RateLimited
 from src.db.models import LoginFailure, Task
 from src.db.models.clients import login_key
 
-CREATE_WINDOW = timedelta(minutes=1)
-
 
 async def _seconds_to_wait(
     model: type[Model], moment: str, limit: int, window: timedelta, **filters: Any
@@ -25,30 +21,23 @@ async def _seconds_to_wait(
     """None while fewer than `limit` rows fall in the window; else the seconds until the oldest
     counted leaves it. One indexed query: the limit-th newest row of the window."""
     now = utcnow()
-    oldest_counted = (
-        await model.filter(**filters, **{f"{moment}__gte": now - window})
-        .order_by(f"-{moment}")
-        .offset(limit - 1)
-        .limit(1)
-        .values_list(moment, flat=True)
-    )
-    if not oldest_counted:
+    in_window = model.filter(**filters, **{f"{moment}__gte": now - window}).order_by(f"-{moment}")
+    oldest_counted = await in_window.offset(limit - 1).first().values_list(moment, flat=True)
+    if oldest_counted is None:
         return None
-    return max(1, math.ceil((oldest_counted[0] + window - now).total_seconds()))
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
 
 
 async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
-    """Raises RateLimited when the client created `rate_limit_per_minute` tasks in the last minute."""
     limit = settings.rate_limit_per_minute
-    if wait := await _seconds_to_wait(Task, "created_at", limit, CREATE_WINDOW, client_id=client_id):
+    if wait := await _seconds_to_wait(Task, "created_at", limit, timedelta(minutes=1), client_id=client_id):
         raise RateLimited(
             f"Rate limit: at most {limit} tasks a minute; try again in {wait} s", retry_after=wait
         )
 
 
 async def check_login_allowed(login: str, settings: Settings) -> None:
-    """Raises RateLimited after `login_max_failures` failures for this login within the window.
-    Checked before the password, so that the right one is refused too: the throttle stops guessing."""
+    """Checked before the password, so that the right one is refused too: the throttle stops guessing."""
     window = settings.login_failure_window
     limit = settings.login_max_failures
     if wait := await _seconds_to_wait(LoginFailure, "failed_at", limit, window, login=login_key(login)):

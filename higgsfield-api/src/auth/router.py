@@ -1,8 +1,5 @@
 """/api/auth: registration, login, logout and disabling a client."""
 
-from __future__ import annotations
-
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -23,8 +20,8 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     dependencies=[AdminToken],
     responses={**UNPARSABLE_BODY, **ADMIN_REQUIRED, 409: error("Login taken")},
 )
-async def register(body: Credentials) -> dict:
-    return asdict(await auth.register(body.login, body.password))
+async def register(body: Credentials) -> IssuedCredentialsOut:
+    return await auth.register(body.login, body.password)
 
 
 @router.post(
@@ -36,8 +33,8 @@ async def register(body: Credentials) -> dict:
         429: error("Too many failed logins for this login: wait for Retry-After", retry_after=True),
     },
 )
-async def login(body: Credentials, settings: SettingsDep) -> dict:
-    return asdict(await auth.login(body.login, body.password, settings))
+async def login(body: Credentials, settings: SettingsDep) -> IssuedCredentialsOut:
+    return await auth.login(body.login, body.password, settings)
 
 
 @router.post(

@@ -2,8 +2,6 @@
 durable (S3 writes an object whole or not at all), as the local store's fsync is. Keys are
 `BLOB_S3_PREFIX` + the blob's key; the sweep lists that prefix only."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -39,10 +37,8 @@ class S3BlobStore:
     async def delete(self, keys: Iterable[str]) -> None:
         names = [self.prefix + key for key in keys if key]
         for start in range(0, len(names), DELETE_BATCH):
-            batch = names[start : start + DELETE_BATCH]
-            await self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": name} for name in batch], "Quiet": True}
-            )
+            objects = [{"Key": name} for name in names[start : start + DELETE_BATCH]]
+            await self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
 
     async def older_than(self, moment: datetime) -> list[str]:
         found = []
@@ -56,7 +52,6 @@ class S3BlobStore:
 
 @asynccontextmanager
 async def s3_store(settings: Settings) -> AsyncIterator[S3BlobStore]:
-    """The bucket BLOB_S3_BUCKET, with its client open while the app runs."""
     credentials = {}
     if settings.blob_s3_access_key_id and settings.blob_s3_secret_access_key:
         credentials = {

@@ -2,8 +2,6 @@
 fsynced, renamed and its directory fsynced, so a put survives a power loss and no reader sees half
 a file. File work runs in a worker thread, off the event loop."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import secrets
@@ -41,8 +39,6 @@ def _valid(key: str) -> str:
 
 
 class LocalBlobStore:
-    """One file per key in `directory` (made at start)."""
-
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
@@ -65,39 +61,29 @@ class LocalBlobStore:
         finally:
             os.close(fd)
 
-    def _get(self, key: str) -> bytes | None:
-        try:
-            return (self.directory / key).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def _delete(self, keys: list[str]) -> None:
-        for key in keys:
-            with contextlib.suppress(FileNotFoundError):
-                (self.directory / key).unlink()
-
     def _older_than(self, moment: float) -> list[str]:
         found = []
         with os.scandir(self.directory) as entries:
             for entry in entries:
-                try:
+                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
                     if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < moment:
                         found.append(entry.name)
-                except FileNotFoundError:  # deleted meanwhile
-                    continue
         return found
 
     async def put(self, key: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(self._put, _valid(key), data)
 
     async def get(self, key: str) -> bytes | None:
-        return await anyio.to_thread.run_sync(self._get, _valid(key))
+        try:
+            return await anyio.Path(self.directory, _valid(key)).read_bytes()
+        except FileNotFoundError:
+            return None
 
     async def delete(self, keys: Iterable[str]) -> None:
         # Unfinished writes (TEMP_PREFIX) are deleted by the sweep as well.
-        names = [key for key in keys if key and "/" not in key and "\\" not in key]
-        if names:
-            await anyio.to_thread.run_sync(self._delete, names)
+        for key in keys:
+            if key and "/" not in key and "\\" not in key:
+                await anyio.Path(self.directory, key).unlink(missing_ok=True)
 
     async def older_than(self, moment: datetime) -> list[str]:
         return await anyio.to_thread.run_sync(self._older_than, moment.astimezone(UTC).timestamp())

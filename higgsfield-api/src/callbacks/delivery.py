@@ -2,8 +2,6 @@
 each attempt, and retries with backoff until an attempt started past the retry window (from
 `completed_at`) fails too; an address not allowed (`destinations`) ends the callback at once."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import math
@@ -35,13 +33,6 @@ LEASE_MARGIN_SECONDS = 30.0
 SECRET_FIELD = "client__webhook_secret"  # noqa: S105 - a column name, not a secret
 
 
-def lease_seconds(ctx: JobContext) -> float:
-    """Covers a batch of receivers that all time out: no other worker takes one over (and sends it twice)."""
-    rounds = math.ceil(BATCH_SIZE / CONCURRENCY)
-    worst = rounds * ctx.settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
-    return max(ctx.settings.lease_seconds, worst)
-
-
 def due_filter(now: datetime) -> Q:
     return Q(
         callback_url__isnull=False,
@@ -51,7 +42,7 @@ def due_filter(now: datetime) -> Q:
     )
 
 
-async def clear_unrequested(now: datetime) -> int:
+async def clear_unrequested(now: datetime) -> None:
     """Every final status sets `callback_due_at`, also without a `callback_url`; clearing that keeps
     the indexed range the claim reads to the real callbacks."""
     ids = await (
@@ -59,22 +50,26 @@ async def clear_unrequested(now: datetime) -> int:
         .limit(SWEEP_SIZE)
         .values_list("id", flat=True)
     )
-    if not ids:
-        return 0
-    return await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
+    if ids:
+        await Task.filter(id__in=list(ids), callback_url__isnull=True).update(callback_due_at=None)
 
 
-async def record(
-    ctx: JobContext,
-    row: dict[str, Any],
-    token: str,
-    attempted_at: datetime,
-    result: Attempt,
-    *,
-    refused: bool,
-) -> None:
-    """Records the attempt, then marks the task under the claim delivered, due again, or ended."""
+async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
+    """Sends one callback and records the attempt: the task is delivered, due again, or ended."""
     task_id: uuid.UUID = row["id"]
+    working_on(task_id)  # this delivery runs in an asyncio task of its own (gather)
+    secret: str = row.pop(SECRET_FIELD)
+    body = pydantic_core.to_json(render_task(tasks.public(dict(row))))
+    url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
+    async with limit:
+        attempted_at = utcnow()
+        allowed = ctx.settings.callback_allow_private
+        refused = None if allowed else await destinations.problem(url, resolve_within=timeout)
+        if refused:
+            result = Attempt(None, refused)
+        else:
+            assert ctx.callbacks_http is not None  # noqa: S101 - the lifespan gives the job its client
+            result = await deliver(ctx.callbacks_http, url, secret, task_id, body, timeout_seconds=timeout)
     error = result.error[:255] if result.error else None
     await CallbackAttempt.create(
         task_id=task_id, attempted_at=attempted_at, status_code=result.status_code, error=error
@@ -82,7 +77,7 @@ async def record(
     attempts = row["callback_attempts"] + 1
     fields: dict[str, Any] = {"callback_attempts": attempts, "callback_last_status": result.status_code}
     # For logs: the receiver's host only, as a URL's path or query may carry the client's tokens.
-    host = urlsplit(row["callback_url"]).hostname or "?"
+    host = urlsplit(url).hostname or "?"
     window_ends = (row["completed_at"] or attempted_at) + ctx.settings.callback_retry_window
     if result.delivered:
         outcome = "delivered"
@@ -117,38 +112,22 @@ async def record(
         )
 
 
-async def _deliver(ctx: JobContext, limit: asyncio.Semaphore, token: str, row: dict[str, Any]) -> None:
-    working_on(row["id"])  # this delivery runs in an asyncio task of its own (gather)
-    secret: str = row.pop(SECRET_FIELD)
-    body = pydantic_core.to_json(render_task(tasks.public(dict(row))))
-    url, timeout = row["callback_url"], ctx.settings.callback_timeout_seconds
-    async with limit:
-        attempted_at = utcnow()
-        allowed = ctx.settings.callback_allow_private
-        refused = None if allowed else await destinations.problem(url, resolve_within=timeout)
-        if refused:
-            result = Attempt(None, refused)
-        else:
-            assert ctx.callbacks_http is not None  # noqa: S101 - the lifespan gives the job its client
-            result = await deliver(ctx.callbacks_http, url, secret, row["id"], body, timeout_seconds=timeout)
-    await record(ctx, row, token, attempted_at, result, refused=refused is not None)
-
-
-async def deliver_due_callbacks(ctx: JobContext) -> int:
-    """One round over the due callbacks; returns how many attempts it made."""
+async def deliver_due_callbacks(ctx: JobContext) -> None:
+    """One round over the due callbacks."""
     await clear_unrequested(utcnow())
     token = new_claim_token(ctx.worker_id)
-    made = 0
+    # A lease that outlasts a batch of receivers that all time out: no other worker sends one twice.
+    worst = math.ceil(BATCH_SIZE / CONCURRENCY) * ctx.settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
     while True:
         ids = await claim_batch(
             filters=due_filter(utcnow()),
             order_by=("callback_due_at",),
             limit=BATCH_SIZE,
             token=token,
-            lease_seconds=lease_seconds(ctx),
+            lease_seconds=max(ctx.settings.lease_seconds, worst),
         )
         if not ids:
-            return made
+            return
         rows = await Task.filter(id__in=ids, lease_owner=token).values(*PUBLIC_COLUMNS, SECRET_FIELD)
         limit = asyncio.Semaphore(CONCURRENCY)
         results = await asyncio.gather(
@@ -157,6 +136,5 @@ async def deliver_due_callbacks(ctx: JobContext) -> int:
         for row, outcome in zip(rows, results, strict=True):
             if isinstance(outcome, BaseException):  # its lease runs out and a later round tries again
                 logger.error("Callback of task %s could not be processed", row["id"], exc_info=outcome)
-        made += len(rows)
         if len(ids) < BATCH_SIZE:  # the due ones are done; failures wait for their backoff
-            return made
+            return

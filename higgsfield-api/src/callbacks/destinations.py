@@ -2,8 +2,6 @@
 it POST into its own network), unless CALLBACK_ALLOW_PRIVATE=true. Checked at create (a 422) and
 before each attempt (a refusal ends the callback)."""
 
-from __future__ import annotations
-
 import asyncio
 import socket
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
@@ -39,13 +37,8 @@ def parse_address(host: str) -> Address | None:
     """The address a host spells, read as the system resolver reads it (IPv4 through the C
     library's `inet_aton`); None for a name."""
     host = normal_host(host)
-    if ":" in host:
-        try:
-            return IPv6Address(host)
-        except ValueError:
-            return None
     try:
-        return IPv4Address(socket.inet_aton(host))
+        return IPv6Address(host) if ":" in host else IPv4Address(socket.inet_aton(host))
     except (OSError, ValueError):  # not an address; ValueError for NUL or non-ASCII text
         return None
 
@@ -74,24 +67,6 @@ def _target(url: str) -> tuple[str, int] | None:
     return host, parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
-def _hosts(url: str, target: tuple[str, int] | None) -> set[str]:
-    """The host as written and as httpx connects (IDNA: `127。0。0。1` is 127.0.0.1)."""
-    try:
-        written = urlsplit(url).hostname or ""
-    except ValueError:
-        written = ""
-    return {normal_host(written), normal_host(target[0]) if target else ""} - {""}
-
-
-async def _resolve(host: str, port: int, within: float) -> list[Address]:
-    try:
-        async with asyncio.timeout(within):
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):  # TimeoutError is an OSError
-        return []
-    return [ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-
-
 async def problem(url: str | None, *, resolve_within: float) -> str | None:
     """Why the service may not POST to `url`, else None. Every address spelling the resolver takes
     counts (`2130706433`, `0177.0.0.1`, `127.1`, IPv4 inside IPv6); a name is resolved for at most
@@ -99,7 +74,12 @@ async def problem(url: str | None, *, resolve_within: float) -> str | None:
     if not url:
         return None
     target = _target(url)
-    for host in _hosts(url, target):
+    try:
+        written = urlsplit(url).hostname or ""
+    except ValueError:
+        written = ""
+    # The host as written and as httpx connects (IDNA: `127。0。0。1` is 127.0.0.1).
+    for host in {normal_host(written), normal_host(target[0]) if target else ""} - {""}:
         if host in LOCAL_NAMES or host.endswith(".localhost"):
             return THIS_MACHINE
         address = parse_address(host)
@@ -107,7 +87,12 @@ async def problem(url: str | None, *, resolve_within: float) -> str | None:
             return NOT_PUBLIC
     if target is None or parse_address(target[0]) is not None:
         return None  # an address, judged above; or a URL the client cannot send to at all
-    addresses = await _resolve(*target, within=resolve_within)
+    try:
+        async with asyncio.timeout(resolve_within):
+            infos = await asyncio.get_running_loop().getaddrinfo(*target, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):  # TimeoutError is an OSError
+        return None
+    addresses = [ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]  # without a zone
     if any(not is_public(address) for address in addresses):
         return RESOLVES_PRIVATE
     return None

@@ -1,8 +1,6 @@
 """One attempt of a client callback, signed the Standard Webhooks way (https://www.standardwebhooks.com):
 an HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the secret after `whsec_`."""
 
-from __future__ import annotations
-
 import asyncio
 import base64
 import hashlib
@@ -31,7 +29,6 @@ class Attempt:
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` header value: `v1,<base64 HMAC-SHA256>`."""
     key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
     digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()

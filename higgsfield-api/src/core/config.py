@@ -1,12 +1,11 @@
-"""The one settings object: environment variables first, then the repository's `.env`."""
-
-from __future__ import annotations
+"""The one settings object: environment variables first, then the repository's `.env`. What each
+setting means is in docs/configuration.md."""
 
 from contextlib import suppress
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from urllib.parse import quote
 
 from pydantic import BeforeValidator, Field, SecretStr, computed_field, field_validator, model_validator
@@ -14,9 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]  # higgsfield-api/
 REPO_DIR = SERVICE_DIR.parent
-DEFAULT_SQLITE_PATH = SERVICE_DIR / "data" / "higgsfield.sqlite3"
-DEFAULT_BLOB_DIR = SERVICE_DIR / "data" / "blobs"
-HIGGSFIELD_BASE_URL = "https://platform.higgsfield.ai"
 # The v2 model path of each API model (HF_V2_MODELS overrides); Higgsfield's docs name none for turbo.
 DEFAULT_V2_MODELS: dict[str, str] = {
     "standard": "higgsfield-ai/dop/standard",
@@ -44,7 +40,6 @@ Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 def reveal(secret: SecretStr | None) -> str | None:
-    """The text of a secret setting, None when unset."""
     return None if secret is None else secret.get_secret_value()
 
 
@@ -65,13 +60,10 @@ class Settings(BaseSettings):
     db_user: str = "root"
     db_password: SecretStr = SecretStr("")
     db_name: str = "higgsfield"
-    sqlite_path: Path = DEFAULT_SQLITE_PATH
-    # Uploaded images wait here until Higgsfield has them (see src/blobs/); one per database.
-    blob_dir: Path = DEFAULT_BLOB_DIR
+    sqlite_path: Path = SERVICE_DIR / "data" / "higgsfield.sqlite3"
+    blob_dir: Path = SERVICE_DIR / "data" / "blobs"
     # A blob no task needs is swept once it is this old (a create writes its blob before its row).
     blob_orphan_grace: Duration = timedelta(minutes=15)
-    # An S3-compatible bucket instead of BLOB_DIR (replicas on several hosts); credentials from
-    # these two or botocore's usual chain (AWS_ACCESS_KEY_ID, ~/.aws, an instance role).
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""
     blob_s3_endpoint_url: str | None = None
@@ -94,10 +86,9 @@ class Settings(BaseSettings):
     # Upstream
     hf_api_key: SecretStr | None = None
     hf_api_secret: SecretStr | None = None
-    hf_base_url: str = HIGGSFIELD_BASE_URL
+    hf_base_url: str = "https://platform.higgsfield.ai"
     # The generation of Higgsfield's API new tasks are sent with; tasks already sent keep theirs.
     hf_api_version: Literal["v1", "v2"] = "v2"
-    # HF_V2_MODELS='{"turbo": "higgsfield-ai/dop/turbo"}': merged over the defaults; "" removes a name.
     hf_v2_models: dict[str, str] = Field(default_factory=dict)
     hf_timeout_seconds: float = Field(30.0, gt=0)
     hf_max_concurrency: int = Field(4, ge=1)
@@ -111,7 +102,6 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(100, ge=1)
     retry_base_seconds: float = Field(2.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
-    # A task not accepted by Higgsfield within this ends failed; so does one Higgsfield keeps too long.
     task_submit_deadline: Duration = timedelta(hours=24)
     task_run_deadline: Duration = timedelta(hours=6)
 
@@ -139,7 +129,6 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     prometheus_multiproc_dir: Path | None = None
     max_image_bytes: int = Field(10 * MIB, ge=1)
-    # Uploads a worker processes at once share this many bytes; the others wait (see upload_budget.py).
     upload_memory_bytes: int = Field(16 * MIB, ge=1)
 
     # Sandbox upstream (used only without Higgsfield credentials)
@@ -162,7 +151,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials_come_in_pairs(self) -> Settings:
+    def _credentials_come_in_pairs(self) -> Self:
         if bool(self.hf_api_key) != bool(self.hf_api_secret):
             raise ValueError(
                 "HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)"
@@ -179,7 +168,6 @@ class Settings(BaseSettings):
 
     @property
     def v2_models(self) -> dict[str, str]:
-        """The v2 model path of each API model name that has one."""
         merged = {**DEFAULT_V2_MODELS, **self.hf_v2_models}
         return {name: path.strip().strip("/") for name, path in merged.items() if path.strip().strip("/")}
 
@@ -225,7 +213,6 @@ class Settings(BaseSettings):
 
     @cached_property
     def db_url(self) -> str:
-        """The Tortoise URL: DATABASE_URL, else MySQL from DB_*, else the SQLite file."""
         if self.database_url:
             return self.database_url
         if self.db_socket or self.db_host:

@@ -1,15 +1,13 @@
 """Domain errors. Services raise these; `src/web/error_handlers.py` turns them into answers."""
 
-from __future__ import annotations
-
 
 class DomainError(Exception):
     status_code = 400
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.headers = headers
+        self.headers = {"Retry-After": str(retry_after)} if retry_after else None
 
 
 class Unauthorized(DomainError):
@@ -46,13 +44,10 @@ class InvalidField(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
 
-    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)} if retry_after else None)
-
 
 class RateLimited(DomainError):
     status_code = 429
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         self.retry_after = max(1, retry_after)  # seconds, sent as Retry-After
-        super().__init__(detail, headers={"Retry-After": str(self.retry_after)})
+        super().__init__(detail, retry_after=self.retry_after)

@@ -2,8 +2,6 @@
 parameters (password hashes, webhook secrets) and the DB password. A record keeps its statement
 and loses those values; it is rewritten, never dropped."""
 
-from __future__ import annotations
-
 import functools
 import logging
 from collections.abc import Mapping
@@ -12,7 +10,6 @@ from typing import Any
 # Loggers whose records carry SQL parameter values or connection parameters in their args.
 REDACTED_LOGGERS = ("tortoise.db_client", "aiosqlite")
 SECRET_KEY_PARTS = ("password", "secret", "token")
-HIDDEN = "<hidden>"
 
 
 def _redact(value: Any) -> Any:
@@ -20,7 +17,7 @@ def _redact(value: Any) -> Any:
         return f"<{len(value)} values hidden>"
     if isinstance(value, Mapping):
         return {
-            key: HIDDEN if any(part in str(key).lower() for part in SECRET_KEY_PARTS) else val
+            key: "<hidden>" if any(part in str(key).lower() for part in SECRET_KEY_PARTS) else val
             for key, val in value.items()
         }
     if isinstance(value, functools.partial):  # aiosqlite: a call and its arguments

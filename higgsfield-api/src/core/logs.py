@@ -1,21 +1,12 @@
-"""Logging of the server process: one JSON object a line (tests leave logging to pytest).
-
-Every line has `timestamp`, `level`, `logger` and `message`; `request_id` inside a request;
-`task_id` where the code works on one task; the access line of each request adds `method`,
-`route` (the route template, never the raw path, which may hold a secret such as the health
-uuid), `status` and `duration_ms`. Uvicorn's own loggers go through the same formatter.
-"""
-
-from __future__ import annotations
+"""Logging of the server process: one JSON object a line, Uvicorn's too (tests leave logging to
+pytest). The keys of a line are listed in docs/operations.md, "Logs"."""
 
 import logging
-import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import to_json
 
-from src.core.config import Settings
 from src.core.request_id import current_request_id
 from src.core.task_context import current_task_id
 
@@ -24,8 +15,6 @@ EXTRA_KEYS = ("method", "route", "status", "duration_ms")
 
 
 class JsonFormatter(logging.Formatter):
-    """One compact JSON object a record; values that JSON lacks become strings."""
-
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -74,7 +63,3 @@ def logging_config(level: str) -> dict[str, Any]:
             "aiobotocore": {"level": "WARNING"},
         },
     }
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.config.dictConfig(logging_config(settings.log_level))

@@ -1,7 +1,5 @@
 """The id of the request being served, for log lines written anywhere below the endpoints."""
 
-from __future__ import annotations
-
 import re
 import uuid
 from contextvars import ContextVar

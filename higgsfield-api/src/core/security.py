@@ -1,7 +1,5 @@
 """Secrets: API keys, webhook secrets, password hashing, constant-time comparison."""
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import hmac
@@ -43,10 +41,8 @@ async def hash_password(password: str) -> str:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await anyio.to_thread.run_sync(verify)
+    try:
+        matched = await anyio.to_thread.run_sync(_hasher.verify, password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return matched and password_hash is not None

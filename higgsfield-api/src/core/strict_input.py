@@ -2,8 +2,6 @@
 lone surrogates (no UTF-8 encoder can write them), and strict JSON: finite doubles only, no lone
 surrogate escape, at most MAX_DEPTH levels. A refusal is an `InputProblem` naming what to fix."""
 
-from __future__ import annotations
-
 import json
 import math
 import re
@@ -62,19 +60,6 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def _check_strings(value: Any) -> None:
-    if isinstance(value, str):
-        if _SURROGATE.search(value):
-            raise InputProblem("holds a lone surrogate escape (such as \\ud800), which is not text")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_strings(key)
-            _check_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_strings(item)
-
-
 def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """Strict JSON, or an InputProblem; a text that is not JSON at all raises json.JSONDecodeError."""
     if isinstance(raw, bytes):
@@ -93,5 +78,7 @@ def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         )
     except RecursionError:
         raise InputProblem(f"is nested deeper than {max_depth} levels") from None
-    _check_strings(value)
+    # json.loads joins an escaped surrogate pair into one character and keeps a lone one as it is.
+    if _SURROGATE.search(json.dumps(value, ensure_ascii=False)):
+        raise InputProblem("holds a lone surrogate escape (such as \\ud800), which is not text")
     return value

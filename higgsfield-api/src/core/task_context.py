@@ -1,8 +1,6 @@
 """The id of the task the code is working on, which the JSON log formatter adds to every line.
 Each asyncio task has its own copy, so concurrent reads never see each other's id."""
 
-from __future__ import annotations
-
 import uuid
 from contextvars import ContextVar
 

@@ -16,8 +16,6 @@ Indexes used: api_keys.key_hash (unique), the primary keys, tasks (client_id, cr
 for pages (read in index order, no sort), tasks (status, ...) for the busy slots.
 """
 
-from __future__ import annotations
-
 import json
 import uuid
 from datetime import UTC, datetime

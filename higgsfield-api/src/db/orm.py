@@ -1,7 +1,5 @@
 """Tortoise configuration: one place that turns settings into an ORM config."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from tortoise.contrib.fastapi import RegisterTortoise
@@ -32,5 +30,4 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 
 def register_orm(settings: Settings) -> RegisterTortoise:
-    """The ORM as a lifespan resource (`async with register_orm(settings): ...`)."""
     return RegisterTortoise(config=tortoise_config(settings))

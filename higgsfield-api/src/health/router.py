@@ -1,7 +1,5 @@
 """GET /health/{uuid}: the database and the scheduler, behind a secret path segment."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 

@@ -1,8 +1,6 @@
 """Claims instead of locks: one conditional UPDATE sets `lease_owner`/`lease_until` where the
 lease is free, so processes never work on the same task and a crashed worker's rows come free."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +22,6 @@ def new_claim_token(worker_id: str) -> str:
 async def claim_batch(
     *, filters: Q, order_by: tuple[str, ...], limit: int, token: str, lease_seconds: float
 ) -> list[uuid.UUID]:
-    """Claims up to `limit` tasks matching `filters` for `token`; returns the ids it got."""
     now = utcnow()
     candidates = await (
         Task.filter(filters, lease_free(now)).order_by(*order_by).limit(limit).values_list("id", flat=True)

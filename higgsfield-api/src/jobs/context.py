@@ -28,7 +28,6 @@ def new_worker_id() -> str:
 class JobContext:
     settings: Settings
     higgsfield: Upstream
-    # Where the images of tasks not sent yet wait (src/tasks/image_store.py).
     blobs: BlobStore
     worker_id: str = field(default_factory=new_worker_id)
     # Callbacks to clients go through a client of their own: other timeouts, never hf credentials.

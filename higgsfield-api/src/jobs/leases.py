@@ -1,7 +1,5 @@
 """Named leases that one process holds at a time (a row in `worker_leases`)."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError

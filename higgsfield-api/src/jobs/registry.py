@@ -1,7 +1,5 @@
 """The scheduled jobs as the rest of the app sees them. Built by `src.scheduling.build_jobs`."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,7 +14,6 @@ class Jobs:
     tidy_up: CoalescingRunner
     poll: CoalescingRunner
     catalog: CoalescingRunner
-    # Runs on the interval; anything that ends a task may `nudge()` it to send the callback at once.
     callbacks: CoalescingRunner
     # Copies outputs and sweeps expired copies (src/outputs/); nudged when a task ends.
     outputs: CoalescingRunner

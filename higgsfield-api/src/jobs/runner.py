@@ -1,7 +1,3 @@
-"""Runs a job now or on its schedule, never twice at once, never missing a nudge."""
-
-from __future__ import annotations
-
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
@@ -10,8 +6,8 @@ logger = logging.getLogger(__name__)
 
 
 class CoalescingRunner:
-    """Wraps one job: APScheduler calls `run()` on the interval, `nudge()` asks for a run now;
-    nudges during a run cause exactly one more run."""
+    """Runs one job, never twice at once: APScheduler calls `run()` on the interval, `nudge()` asks
+    for a run now; nudges during a run cause exactly one more run."""
 
     def __init__(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         self.name = name
@@ -46,5 +42,4 @@ class CoalescingRunner:
         self._closed = True
         async with self._lock:
             pass
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,7 +1,5 @@
 """The service's Prometheus metrics, and their rendering for `GET /metrics` (all workers' counts
-in multiprocess mode, see `multiproc.py`)."""
-
-from __future__ import annotations
+in multiprocess mode, which `serve` in `src/cli.py` turns on)."""
 
 import os
 
@@ -16,16 +14,11 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from src.metrics.multiproc import ENV
-
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED_ROUTE = "<unmatched>"
 
 # The `_created` series (a timestamp per label set) double the exposition for nothing we use.
 disable_created_metrics()
-
-HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 http_requests = Counter(
     "hfapi_http_requests_total",
@@ -36,7 +29,7 @@ http_duration = Histogram(
     "hfapi_http_request_duration_seconds",
     "Time from the request's arrival to the end of its answer, by method, route template and status",
     ("method", "route", "status"),
-    buckets=HTTP_BUCKETS,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 upstream_calls = Counter(
     "hfapi_upstream_requests_total",
@@ -48,7 +41,7 @@ upstream_duration = Histogram(
     "hfapi_upstream_request_duration_seconds",
     "Duration of calls to Higgsfield, by endpoint and outcome",
     ("endpoint", "outcome"),
-    buckets=UPSTREAM_BUCKETS,
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 upstream_refusals = Counter(
     "hfapi_upstream_refusals_total",
@@ -92,14 +85,13 @@ def observe_upstream_refusal(endpoint: str, status: int) -> None:
 
 
 def observe_given_up(reason: str, count: int) -> None:
-    if count:
-        tasks_given_up.labels(reason).inc(count)
+    tasks_given_up.labels(reason).inc(count)
 
 
 def render(extra: Collector | None = None) -> bytes:
     """This process's metrics (or all workers' in multiprocess mode), then `extra`'s."""
     registry = REGISTRY
-    if os.environ.get(ENV):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
     return generate_latest(registry) + (generate_latest(extra) if extra else b"")

@@ -1,9 +1,5 @@
-"""GET /metrics: Prometheus text format, for the operator's scraper, out of the OpenAPI schema.
-
-Not behind authentication, like most exporters: it shows counts, durations and route templates,
-never a key, a task's content or a raw path. Keep it off the public internet, as any /metrics."""
-
-from __future__ import annotations
+"""GET /metrics: Prometheus text format, out of the OpenAPI schema and, like most exporters, not
+behind authentication (docs/operations.md, "Metrics", says why that is safe)."""
 
 from fastapi import APIRouter, Response
 

@@ -1,8 +1,6 @@
 """The task gauges, read from the database when Prometheus scrapes: tasks change in several
 processes, and one GROUP BY over the status index is cheap at scrape intervals."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,8 +15,6 @@ from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 
 @dataclass
 class TaskGauges(Collector):
-    """One scrape's gauges, as prometheus-client collects them."""
-
     families: list[GaugeMetricFamily]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

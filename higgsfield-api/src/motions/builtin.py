@@ -1,8 +1,6 @@
 """The built-in motion catalog, for Higgsfield's v2 (which documents none) and the sandbox. Its ids
 are fixed literals: tasks in flight store them, so they must not change across restarts or workers."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

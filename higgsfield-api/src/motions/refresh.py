@@ -2,8 +2,6 @@
 catalog is first loaded without HTTP, before the server listens (see app_factory): the sandbox that
 serves it is this very process, and a create sent the moment the port opens must find it."""
 
-from __future__ import annotations
-
 import logging
 import time
 

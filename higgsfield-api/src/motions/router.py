@@ -1,7 +1,5 @@
 """GET /api/higgsfield/motions: the motion names a task may ask for."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter
 
 from src.auth.dependencies import CurrentClientId

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from src.upstream.client import HiggsfieldClient
 
 logger = logging.getLogger(__name__)
-CATALOG_RETRY_AFTER_SECONDS = 5
 
 
 def motion_name(title: str) -> str:
@@ -47,12 +46,8 @@ async def store_catalog(items: list[Any]) -> int:
         return await Motion.all().count()
     async with in_transaction():
         await Motion.exclude(id__in=list(catalog)).delete()
-        existing = set(await Motion.filter(id__in=list(catalog)).values_list("id", flat=True))
         for motion_id, fields in catalog.items():
-            if motion_id in existing:
-                await Motion.filter(id=motion_id).update(**fields)
-            else:
-                await Motion.create(id=motion_id, **fields)
+            await Motion.update_or_create(fields, id=motion_id)
     logger.info("Motion catalog refreshed: %d motions", len(catalog))
     return len(catalog)
 
@@ -71,6 +66,6 @@ async def resolve(name: str) -> tuple[str, str]:
     if not names:
         raise ServiceUnavailable(
             "The motion catalog has not been loaded from Higgsfield yet; try again shortly",
-            retry_after=CATALOG_RETRY_AFTER_SECONDS,
+            retry_after=5,
         )
     raise InvalidField("motion", f"Unknown motion {name!r}; valid motions: {', '.join(names)}")

@@ -9,8 +9,6 @@ stored by an earlier try that died before recording it is not downloaded again. 
 timeouts, 408, 429 and 5xx are retried with backoff, MAX_ATTEMPTS tries in all; any other 4xx and
 a file over the limit end the copy `failed` with the reason, and nothing of it is kept."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import os

@@ -2,8 +2,6 @@
 their tasks say `expired`. The files go first, then the state: a crash in between leaves a task
 `stored` whose files are gone (served as expired), which the next sweep marks; never an orphan."""
 
-from __future__ import annotations
-
 import logging
 from datetime import timedelta
 

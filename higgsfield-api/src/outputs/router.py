@@ -1,7 +1,5 @@
 """GET /api/higgsfield/i2v/{task_id}/video and /thumbnail: the gateway's copy, for the owning client."""
 
-from __future__ import annotations
-
 import uuid
 
 from fastapi import APIRouter, Response

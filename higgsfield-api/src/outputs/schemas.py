@@ -1,7 +1,5 @@
 """A copy's states, its part of the task answer, and where each output is kept and served."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from typing import Any, Literal

@@ -1,7 +1,5 @@
 """A task's copied outputs as its client gets them."""
 
-from __future__ import annotations
-
 import uuid
 
 from fastapi import Response

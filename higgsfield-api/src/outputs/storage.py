@@ -5,8 +5,6 @@ A download is spooled to a temporary file in BLOB_DIR/outputs, chunk by chunk, f
 committed: renamed into place (the local store), or uploaded from that file and deleted (S3). A
 crash leaves only a temporary file, which the next try of the same key deletes first."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import secrets

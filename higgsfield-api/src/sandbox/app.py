@@ -2,8 +2,6 @@
 in both API generations. A prompt with `nsfw` ends `nsfw`, with `explode` `failed`; any other
 ends `completed` with a tiny real MP4."""
 
-from __future__ import annotations
-
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable, Coroutine

@@ -4,14 +4,12 @@ The id is a UUIDv8 (RFC 9562): 48-bit unix time in ms | version 8 | 2-bit outcom
 generation, 9 random bits | variant 0b10 | 62 random bits. The status follows the clock.
 """
 
-from __future__ import annotations
-
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 OUTCOMES = ("completed", "nsfw", "failed")
 GENERATIONS = ("v1", "v2")
@@ -53,7 +51,7 @@ class Job:
     query: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_id(cls, value: str) -> Job | None:
+    def from_id(cls, value: str) -> Self | None:
         try:
             bits = uuid.UUID(value).int
         except ValueError:

@@ -1,8 +1,6 @@
 """Higgsfield's wire format, v1 and v2, as the sandbox speaks it. Request bodies are pydantic
 models, so bad input gets FastAPI's own 422 shape, as Higgsfield (a FastAPI service) answers."""
 
-from __future__ import annotations
-
 import hmac
 from collections.abc import Collection, Mapping
 from datetime import datetime

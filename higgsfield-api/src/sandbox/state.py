@@ -1,8 +1,6 @@
 """What a sandbox knows: its settings, this worker's jobs and uploads, a record of calls and the
 faults to inject. Tests turn these knobs directly; none is reachable over HTTP."""
 
-from __future__ import annotations
-
 import asyncio
 import random
 import threading
@@ -68,7 +66,7 @@ class Sandbox:
 
     def __init__(self, **settings: Any) -> None:
         self._initial = SandboxSettings(**settings)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: reset() sets the fault rate under it
         self.store = UploadStore()
         # Counts resets: a call that was waiting out a fault when the sandbox was reset does no work.
         self.epoch = 0
@@ -82,9 +80,7 @@ class Sandbox:
             self._calls: Counter[str] = Counter()
             self._max_live_jobs = 0
             self._queued: dict[str, deque[Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
-            self._rate, self._random, self._rate_endpoints = 0.0, random.Random(0), frozenset[str]()  # noqa: S311
-            self._rate_statuses: tuple[int | None, ...] = TRANSIENT_STATUSES
-            self._hang_seconds = 0.0
+            self.set_fault_rate(0)
             self.store.clear()
 
     # Records: copies, taken under the lock.
@@ -137,10 +133,10 @@ class Sandbox:
         with self._lock:
             self._queue_of(endpoint).extend(Fault(status, delay, after, detail) for status in statuses)
 
-    def hang_next(self, endpoint: str, seconds: float, *, count: int = 1, after: bool = False) -> None:
-        """The next `count` calls answer normally after `seconds`; the work is done after the delay
-        (even if the client gave up), or at once with `after`."""
-        self.fail_next(endpoint, [None] * count, delay=seconds, after=after)
+    def hang_next(self, endpoint: str, seconds: float, *, after: bool = False) -> None:
+        """The next call answers normally after `seconds`; its work is done after the delay (even if
+        the client gave up), or at once with `after`."""
+        self.fail_next(endpoint, [None], delay=seconds, after=after)
 
     def set_fault_rate(
         self,

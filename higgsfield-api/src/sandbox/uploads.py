@@ -1,8 +1,6 @@
 """Presigned-style uploads: the URL carries its content type and expiry under an HMAC, so any
 worker accepts the PUT; the bytes stay in a bounded store in the memory of the worker that got them."""
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import threading
@@ -51,13 +49,8 @@ class UploadSigner:
             raise HTTPException(400, f"Unsupported content type {content_type!r}; allowed: {allowed}")
         file_name = f"{uuid.uuid4().hex}.{IMAGE_TYPES[content_type]}"
         expires = str(int(time.time()) + UPLOAD_URL_SECONDS)
-        query = urlencode(
-            {
-                "content_type": content_type,
-                "expires": expires,
-                "signature": self._signature(file_name, content_type, expires),
-            }
-        )
+        signature = self._signature(file_name, content_type, expires)
+        query = urlencode({"content_type": content_type, "expires": expires, "signature": signature})
         return {
             "public_url": f"{base}/files/{file_name}",
             "upload_url": f"{base}/uploads/{file_name}?{query}",

@@ -1,7 +1,5 @@
 """The multipart form of a new task, parsed and checked before any work is stored."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -42,12 +40,10 @@ class TaskForm:
         data = await self.image.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"The image is larger than {limit} bytes")
-        if not settings.callback_allow_private and (
-            problem := await destinations.problem(
-                self.fields.callback_url, resolve_within=destinations.CREATE_RESOLVE_SECONDS
-            )
-        ):
-            raise InvalidField("callback_url", problem)
+        if not settings.callback_allow_private:
+            within = destinations.CREATE_RESOLVE_SECONDS
+            if problem := await destinations.problem(self.fields.callback_url, resolve_within=within):
+                raise InvalidField("callback_url", problem)
         return NewTask(self.fields, data, await images.content_type(data))
 
 

@@ -2,8 +2,6 @@
 the TTL replays the first answer (same status and body) and makes no second task; the same
 key with different fields is a 409. Only answers that created a task are kept."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import uuid

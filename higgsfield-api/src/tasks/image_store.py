@@ -2,8 +2,6 @@
 A blob left without a row by a crashed create is swept once older than BLOB_ORPHAN_GRACE. Tasks
 stored before migration 0006 have no key: their image is read from (and dropped in) task_images."""
 
-from __future__ import annotations
-
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,7 +20,6 @@ def key_for(task_id: uuid.UUID) -> str:
 
 
 async def save(store: BlobStore, task_id: uuid.UUID, data: bytes) -> str:
-    """Stores a new task's image; returns the key its row keeps."""
     key = key_for(task_id)
     await store.put(key, data)
     return key
@@ -38,33 +35,28 @@ async def load(store: BlobStore, task: Task) -> tuple[bytes, str] | None:
 
 
 async def drop(store: BlobStore, task_ids: Iterable[uuid.UUID]) -> None:
-    """The images of tasks that no longer need them."""
     ids = list(task_ids)
     if ids:
         await store.delete(key_for(task_id) for task_id in ids)
         await TaskImage.filter(task_id__in=ids).delete()
 
 
-def _task_id(key: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(key)
-    except ValueError:
-        return None
-
-
 async def sweep(store: BlobStore, written_before: datetime) -> int:
     """Deletes the blobs written before `written_before` that no task needs: of a task that is
     sent or ended, of a task that was never committed, and unfinished writes. Returns how many."""
-    keys = await store.older_than(written_before)
-    # Unfinished writes; any other key is not an image (the outputs' copies, under the same S3 prefix).
-    doomed = [key for key in keys if key.startswith(TEMP_PREFIX)]
-    by_id = {task_id: key for key in keys if (task_id := _task_id(key)) is not None}
+    doomed: list[str] = []
+    by_id: dict[uuid.UUID, str] = {}
+    for key in await store.older_than(written_before):
+        try:
+            by_id[uuid.UUID(key)] = key
+        except ValueError:  # an unfinished write (TEMP_PREFIX), or not an image: an output's copy
+            if key.startswith(TEMP_PREFIX):
+                doomed.append(key)
     ids = list(by_id)
     for start in range(0, len(ids), SWEEP_CHUNK):
         chunk = ids[start : start + SWEEP_CHUNK]
-        needed = set(
-            await Task.filter(id__in=chunk, status__in=list(NEEDS_IMAGE)).values_list("id", flat=True)
-        )
+        needing = Task.filter(id__in=chunk, status__in=list(NEEDS_IMAGE))
+        needed = set(await needing.values_list("id", flat=True))
         doomed += [by_id[task_id] for task_id in chunk if task_id not in needed]
     await store.delete(doomed)
     return len(doomed)

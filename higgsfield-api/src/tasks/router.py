@@ -1,7 +1,5 @@
 """/api/higgsfield: image-to-video tasks and the motion catalog."""
 
-from __future__ import annotations
-
 import uuid
 from typing import Annotated, Any
 

@@ -1,8 +1,6 @@
 """A task's fields, in one model: the create form, the stored row, the submission to Higgsfield
 and the answer all read `TaskFields` (docs/adding-a-task-field.md shows how to add one)."""
 
-from __future__ import annotations
-
 import json
 import uuid
 from datetime import datetime
@@ -18,7 +16,6 @@ from src.outputs import schemas as outputs
 
 PublicStatus = Literal["pending", "queued", "in_progress", "completed", "failed", "nsfw", "canceled"]
 METADATA_MAX_BYTES = 16 * 1024
-DURATIONS = (3, 5)
 
 
 def parse_metadata(raw: Any) -> Any:
@@ -47,7 +44,7 @@ def _metadata_error(message: str) -> PydanticCustomError:
 
 
 def _duration(value: int) -> int:
-    if value not in DURATIONS:
+    if value not in (3, 5):
         raise ValueError("duration must be 3 or 5 (seconds)")
     return value
 

@@ -5,14 +5,12 @@
        +--> canceled       +--> pending (retry)  +--> canceled (v2 cancel, upstream said 202)
        +--> failed         +--> failed (refused, or the outcome is unknown)
 
-Each write is one conditional UPDATE on the status the task must have (and, for a claimed
-task, on the claim), so two writers never both win. A transition that ends the task, or hands
-it to Higgsfield, also releases its lease and drops its stored image, which nothing needs any
-more; a final status makes the client's callback due. Nothing outside this module writes
+Each write is one conditional UPDATE on the status the task must have (and, for a task the submit
+job claimed, on the claim's `token`), so two writers never both win. A transition that ends the
+task, or hands it to Higgsfield, also releases its lease and drops its stored image, which nothing
+needs any more; a final status makes the client's callback due. Nothing outside this module writes
 `status` (tests/test_layout.py checks that).
 """
-
-from __future__ import annotations
 
 import uuid
 from datetime import datetime
@@ -27,18 +25,12 @@ from src.tasks import image_store
 
 INITIAL_STATUS = TaskStatus.PENDING
 RELEASED = {"lease_owner": None, "lease_until": None}
+CLAIMED = [TaskStatus.PENDING, TaskStatus.SUBMITTING]  # a claimed task's statuses before Higgsfield has it
 
 
 def _final(status: TaskStatus, now: datetime, **fields: Any) -> dict[str, Any]:
     assert status in FINAL_STATUSES, status  # noqa: S101 - a programming error, not input
-    return {
-        "status": status,
-        "completed_at": now,
-        "updated_at": now,
-        "callback_due_at": now,
-        **RELEASED,
-        **fields,
-    }
+    return dict(status=status, completed_at=now, updated_at=now, callback_due_at=now, **RELEASED, **fields)
 
 
 async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields: Any) -> int:
@@ -48,23 +40,16 @@ async def _end_where(blobs: BlobStore, filters: Q, status: TaskStatus, **fields:
         return 0
     ended = await Task.filter(filters, id__in=ids).update(**_final(status, utcnow(), **fields))
     if ended:
-        await image_store.drop(
-            blobs, await Task.filter(id__in=ids, status=status).values_list("id", flat=True)
-        )
+        ended_ids = await Task.filter(id__in=ids, status=status).values_list("id", flat=True)
+        await image_store.drop(blobs, ended_ids)
     return ended
-
-
-# A claimed task on its way to Higgsfield (the submit job holds the claim `token`).
 
 
 async def start_submitting(task_id: uuid.UUID, token: str, upstream_api: str) -> bool:
     """pending -> submitting, the `upstream_api` generation on record before the paid call (a webhook may
     name the job later); False when canceled or the claim is lost."""
-    return bool(
-        await Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING).update(
-            status=TaskStatus.SUBMITTING, upstream_api=upstream_api
-        )
-    )
+    task = Task.filter(id=task_id, lease_owner=token, status=TaskStatus.PENDING)
+    return bool(await task.update(status=TaskStatus.SUBMITTING, upstream_api=upstream_api))
 
 
 async def submitted(
@@ -87,23 +72,17 @@ async def submitted(
 
 async def retry_later(task_id: uuid.UUID, token: str, *, attempts: int, at: datetime) -> bool:
     """Back to pending (from pending or submitting) until `at`, when a transient failure may pass."""
-    return bool(
-        await Task.filter(
-            id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
-        ).update(status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=at, **RELEASED)
-    )
+    task = Task.filter(id=task_id, lease_owner=token, status__in=CLAIMED)
+    won = await task.update(status=TaskStatus.PENDING, attempts=attempts, next_attempt_at=at, **RELEASED)
+    return bool(won)
 
 
 async def fail_claimed(blobs: BlobStore, task_id: uuid.UUID, token: str, error: str) -> bool:
     """A claimed task that cannot be sent: failed, with the reason."""
-    won = await Task.filter(
-        id=task_id, lease_owner=token, status__in=[TaskStatus.PENDING, TaskStatus.SUBMITTING]
-    ).update(**_final(TaskStatus.FAILED, utcnow(), error=error))
+    task = Task.filter(id=task_id, lease_owner=token, status__in=CLAIMED)
+    won = await task.update(**_final(TaskStatus.FAILED, utcnow(), error=error))
     await image_store.drop(blobs, [task_id])
     return bool(won)
-
-
-# Tasks nobody is moving along (the tidy-up of the submit job and the poll job).
 
 
 async def fail_lost_submissions(blobs: BlobStore, lease_ended_before: datetime, error: str) -> int:
@@ -159,11 +138,8 @@ async def cancel_pending(blobs: BlobStore, client_id: uuid.UUID, task_id: uuid.U
 
 async def cancel_upstream(client_id: uuid.UUID, task_id: uuid.UUID) -> bool:
     """queued/in_progress -> canceled, once Higgsfield accepted the cancel of its job."""
-    return bool(
-        await Task.filter(id=task_id, client_id=client_id, status__in=list(UPSTREAM_STATUSES)).update(
-            **_final(TaskStatus.CANCELED, utcnow())
-        )
-    )
+    task = Task.filter(id=task_id, client_id=client_id, status__in=list(UPSTREAM_STATUSES))
+    return bool(await task.update(**_final(TaskStatus.CANCELED, utcnow())))
 
 
 async def cancel_pending_of(blobs: BlobStore, client_id: uuid.UUID) -> int:

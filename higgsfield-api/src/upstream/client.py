@@ -1,11 +1,9 @@
 """The one module that sends requests to Higgsfield; what they look like is the generation's
 (`src.upstream.generations`), how they fail is `src.upstream.errors`."""
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -162,7 +160,7 @@ class Upstream:
     default: HiggsfieldClient
 
     @classmethod
-    def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Upstream:
+    def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Self:
         clients = {
             version: HiggsfieldClient(
                 http, settings.upstream_base_url, settings.upstream_credentials, generation

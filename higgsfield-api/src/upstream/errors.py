@@ -1,8 +1,6 @@
 """How a call to Higgsfield can fail: `UpstreamTransient` (try again later: network, timeouts,
 408, 429, 5xx, the concurrency cap) or `UpstreamPermanent` (other 4xx, malformed answers)."""
 
-from __future__ import annotations
-
 
 class UpstreamError(Exception):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:

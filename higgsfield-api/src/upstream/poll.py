@@ -1,8 +1,6 @@
 """Poll job: reads the job sets of tasks Higgsfield has and writes their progress back. A final
 status is written once, by a conditional update on the status the task had when it was read."""
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import uuid
@@ -28,6 +26,7 @@ logger = logging.getLogger(__name__)
 UPSTREAM_TO_TASK = {status.value: status for status in (*UPSTREAM_STATUSES, *FINAL_STATUSES)}
 FAILED_UPSTREAM = "Higgsfield could not generate the video (the job failed upstream; it was not charged)"
 NSFW_UPSTREAM = "Higgsfield flagged the image or prompt as NSFW (the job was not charged)"
+GONE_UPSTREAM = "Higgsfield no longer knows this job; it may have expired"
 
 
 async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState, copy: dict[str, Any]) -> bool:
@@ -54,15 +53,12 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
         try:
             state = await ctx.higgsfield.of(row["upstream_api"]).status(row["upstream_job_id"])
         except UpstreamPermanent as exc:
-            if exc.status_code == 404 and await transitions.follow_upstream(
-                row["id"],
-                row["status"],
-                TaskStatus.FAILED,
-                error="Higgsfield no longer knows this job; it may have expired",
+            if exc.status_code != 404:
+                logger.error("Reading job set %s failed: %s", row["upstream_job_id"], exc)
+            elif await transitions.follow_upstream(
+                row["id"], row["status"], TaskStatus.FAILED, error=GONE_UPSTREAM
             ):
                 ctx.on_final()
-            elif exc.status_code != 404:
-                logger.error("Reading job set %s failed: %s", row["upstream_job_id"], exc)
             return
         except UpstreamError as exc:
             logger.warning("Reading job set %s will be retried: %s", row["upstream_job_id"], exc)
@@ -71,21 +67,6 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
         logger.info("Task %s is now %s", row["id"], state.status)
         if state.status not in ("queued", "in_progress"):
             ctx.on_final()
-
-
-async def expire_overdue(ctx: JobContext) -> int:
-    """With Higgsfield past TASK_RUN_DEADLINE: stop waiting and say so."""
-    now = utcnow()
-    deadline = ctx.settings.task_run_deadline
-    expired = await transitions.fail_overdue(
-        ctx.blobs,
-        now - deadline,
-        lease_free(now),
-        f"Higgsfield did not finish the job within {deadline} (TASK_RUN_DEADLINE); "
-        "the service stopped waiting for it",
-    )
-    metrics.observe_given_up("run_deadline", expired)
-    return expired
 
 
 async def _read_batch(
@@ -105,8 +86,16 @@ async def poll_in_flight(ctx: JobContext) -> int:
     """One poll round; returns how many were read. A round takes the tasks due when it started,
     so it ends even when reading them takes longer than the interval. Batches overlap; one
     semaphore keeps the round's reads within POLL_CONCURRENCY."""
-    settings = ctx.settings
-    if expired := await expire_overdue(ctx):
+    settings, now = ctx.settings, utcnow()
+    expired = await transitions.fail_overdue(
+        ctx.blobs,
+        now - settings.task_run_deadline,
+        lease_free(now),
+        f"Higgsfield did not finish the job within {settings.task_run_deadline} (TASK_RUN_DEADLINE); "
+        "the service stopped waiting for it",
+    )
+    metrics.observe_given_up("run_deadline", expired)
+    if expired:
         logger.warning("%d task(s) passed TASK_RUN_DEADLINE and were marked failed", expired)
     token = new_claim_token(ctx.worker_id)
     due = Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow())

@@ -5,8 +5,6 @@ before the paid call, so a crash in that window is seen afterwards and the task 
 twice blindly (see src/upstream/tidy_up.py).
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import uuid
@@ -93,6 +91,7 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
     task = await Task.get(id=task_id)
     upstream = ctx.higgsfield.default
     version = upstream.generation.version
+    poll = timedelta(seconds=ctx.settings.poll_interval_seconds)
     try:
         if not task.image_url:
             image = await image_store.load(ctx.blobs, task)
@@ -105,45 +104,33 @@ async def submit_one(ctx: JobContext, task_id: uuid.UUID, token: str) -> bool:
         if not await transitions.start_submitting(task_id, token, version):
             return True
         request_id = await upstream.submit(submission(ctx, task))
-    except ConcurrencyCapReached:
-        await _retry_later(ctx, task, token, count_attempt=False)
+    except ConcurrencyCapReached:  # backpressure, not the task's fault: no attempt is counted
+        await transitions.retry_later(task_id, token, attempts=task.attempts, at=utcnow() + poll)
         return False
     except UpstreamTransient as exc:
-        if exc.maybe_delivered:
-            logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
-            await _outcome_unknown(ctx, task_id, token)
-        else:
+        if not exc.maybe_delivered:
             logger.warning("Submission of task %s will be retried: %s", task_id, exc)
-            await _retry_later(ctx, task, token)
+            attempts = task.attempts + 1
+            await transitions.retry_later(
+                task_id, token, attempts=attempts, at=utcnow() + ctx.backoff(attempts)
+            )
+            return True
+        # Never resend. With Higgsfield webhooks on, wait for one naming the task (see tidy_up.py).
+        logger.error("Submission of task %s has an unknown outcome: %s", task_id, exc)
+        if ctx.settings.hf_webhook_url:
+            await update_claimed(task_id, token, lease_until=utcnow(), release=False)
+        elif await transitions.fail_claimed(ctx.blobs, task_id, token, UNKNOWN_OUTCOME):
+            metrics.observe_given_up("unknown_outcome", 1)
         return True
     except UpstreamPermanent as exc:
         logger.warning("Higgsfield refused task %s: %s", task_id, exc)
         await transitions.fail_claimed(ctx.blobs, task_id, token, f"Higgsfield refused the task: {exc}")
         return True
     await transitions.submitted(
-        ctx.blobs,
-        task_id,
-        token,
-        request_id=request_id,
-        attempts=task.attempts + 1,
-        poll_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
+        ctx.blobs, task_id, token, request_id=request_id, attempts=task.attempts + 1, poll_at=utcnow() + poll
     )
     logger.info("Task %s submitted to Higgsfield (%s) as %s", task_id, version, request_id)
     return True
-
-
-async def _retry_later(ctx: JobContext, task: Task, token: str, *, count_attempt: bool = True) -> None:
-    attempts = task.attempts + 1 if count_attempt else task.attempts
-    delay = ctx.backoff(attempts) if count_attempt else timedelta(seconds=ctx.settings.poll_interval_seconds)
-    await transitions.retry_later(task.id, token, attempts=attempts, at=utcnow() + delay)
-
-
-async def _outcome_unknown(ctx: JobContext, task_id: uuid.UUID, token: str) -> None:
-    """Never resend. With Higgsfield webhooks on, wait for one naming the task (see tidy_up.py)."""
-    if ctx.settings.hf_webhook_url:
-        await update_claimed(task_id, token, lease_until=utcnow(), release=False)
-    elif await transitions.fail_claimed(ctx.blobs, task_id, token, UNKNOWN_OUTCOME):
-        metrics.observe_given_up("unknown_outcome", 1)
 
 
 @dataclass
@@ -165,26 +152,22 @@ class Dispatcher:
         if not await leases.acquire(self.name, ctx.worker_id, ctx.settings.lease_seconds):
             return 0  # another process is dispatching right now
         try:
-            return await self._fill()
+            # Counted again under the lease: the count read before it may be stale by now.
+            busy = await busy_slots()
+            if await self._held_back(busy):
+                return 0
+            token = new_claim_token(ctx.worker_id)
+            claimed: list[uuid.UUID] = []
+            while len(claimed) < ctx.settings.hf_max_concurrency - busy and (
+                task_id := await claim_next(ctx, token)
+            ):
+                claimed.append(task_id)
+            results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+            if not all(results):
+                await self._hold_back()
+            return sum(results)
         finally:
             await leases.release(self.name, ctx.worker_id)
-
-    async def _fill(self) -> int:
-        ctx = self.ctx
-        # Counted again under the lease: the count read before it may be stale by now.
-        busy = await busy_slots()
-        if await self._held_back(busy):
-            return 0
-        token = new_claim_token(ctx.worker_id)
-        claimed: list[uuid.UUID] = []
-        while len(claimed) < ctx.settings.hf_max_concurrency - busy and (
-            task_id := await claim_next(ctx, token)
-        ):
-            claimed.append(task_id)
-        results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
-        if not all(results):
-            await self._hold_back()
-        return sum(results)
 
     async def _held_back(self, busy: int) -> bool:
         """True while Higgsfield's last "full" holds: none of ours has ended since and the retry

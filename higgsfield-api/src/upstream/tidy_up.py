@@ -1,8 +1,6 @@
 """Tidy-up job: the tasks nobody is moving along, and the images no task needs any more. Each
 check is one conditional UPDATE on rows whose lease is free: processes never end a task twice."""
 
-from __future__ import annotations
-
 import logging
 from datetime import timedelta
 

@@ -1,7 +1,5 @@
 """POST /api/higgsfield/webhook: Higgsfield's call when a job ends (optional)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response, status

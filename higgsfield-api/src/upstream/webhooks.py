@@ -6,8 +6,6 @@ ours. A valid call makes the job's tasks due for a read (repeats change nothing)
 a task still `submitting` whose submission answer was lost.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import logging
@@ -48,27 +46,6 @@ class WebhookCall:
     payload: Any
 
 
-def _task_id(hint: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(hint) if hint else None
-    except ValueError:
-        return None
-
-
-def _authorized_task(settings: Settings, call: WebhookCall) -> tuple[uuid.UUID | None, bool]:
-    """(the task the call names, whether it speaks for that task only): the shared secret (v1)
-    opens every job, a task token that task's job only."""
-    secret = reveal(settings.hf_webhook_secret)
-    if not settings.hf_webhook_url or not secret:
-        raise NotFound("Not Found")  # not configured: the route does not exist
-    task_id = _task_id(call.task)
-    if same_secret(call.secret, secret):
-        return task_id, False
-    if task_id is not None and same_secret(call.token, task_token(secret, task_id)):
-        return task_id, True
-    raise Unauthorized("Invalid webhook secret or token")
-
-
 def job_id_of(payload: Any) -> str:
     """The job's id: `request_id` on v2, the job set's `id` on v1."""
     job_id = None
@@ -80,8 +57,18 @@ def job_id_of(payload: Any) -> str:
 
 
 async def called(settings: Settings, blobs: BlobStore, call: WebhookCall) -> int:
-    """Checks the call, then makes its job's tasks due now; returns how many will be read."""
-    task_id, by_token = _authorized_task(settings, call)
+    """Checks the call, then makes its job's tasks due now; returns how many will be read. The
+    shared secret (v1) opens every job, a task token that task's job only."""
+    expected = reveal(settings.hf_webhook_secret)
+    if not settings.hf_webhook_url or not expected:
+        raise NotFound("Not Found")  # not configured: the route does not exist
+    try:
+        task_id = uuid.UUID(call.task) if call.task else None
+    except ValueError:
+        task_id = None
+    by_token = not same_secret(call.secret, expected)
+    if by_token and (task_id is None or not same_secret(call.token, task_token(expected, task_id))):
+        raise Unauthorized("Invalid webhook secret or token")
     job_id = job_id_of(call.payload)
     if task_id is not None and await transitions.reconcile_submitting(blobs, task_id, job_id):
         logger.warning("Task %s reconciled with Higgsfield job %s from a webhook", task_id, job_id)

@@ -5,8 +5,6 @@ raw path: that keeps the metric's label set small and keeps secrets that travel 
 health uuid) out of metrics and logs.
 """
 
-from __future__ import annotations
-
 import logging
 import time
 

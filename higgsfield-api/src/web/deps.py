@@ -22,10 +22,6 @@ class AppState(TypedDict):
     blobs: BlobStore
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.scope["state"]["settings"]
-
-
 def _state_part(name: str) -> Any:
     async def get(request: Request) -> Any:
         return request.scope["state"][name]
@@ -33,7 +29,7 @@ def _state_part(name: str) -> Any:
     return Depends(get)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, _state_part("settings")]
 JobsDep = Annotated[Jobs, _state_part("jobs")]
 UpstreamDep = Annotated["Upstream", _state_part("upstream")]
 BlobsDep = Annotated["BlobStore", _state_part("blobs")]

@@ -1,7 +1,5 @@
 """The one place where domain errors (and unexpected ones) become HTTP answers."""
 
-from __future__ import annotations
-
 import logging
 import math
 import uuid
@@ -62,11 +60,8 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
     Starlette runs this outside every middleware: the request id is read from the scope."""
     request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
     logger.error("Unexpected %s in request %s", type(exc).__name__, request_id)
-    return JSONResponse(
-        {"detail": "Internal Server Error", "request_id": request_id},
-        status_code=500,
-        headers={"X-Request-ID": request_id},
-    )
+    body = {"detail": "Internal Server Error", "request_id": request_id}
+    return JSONResponse(body, status_code=500, headers={"X-Request-ID": request_id})
 
 
 def register_error_handlers(app: FastAPI, before_422: Callable[[Request], Awaitable[None]]) -> None:
@@ -81,14 +76,12 @@ def register_error_handlers(app: FastAPI, before_422: Callable[[Request], Awaita
             return _domain_answer(request, error)
         return None
 
-    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
         if isinstance(exc, InvalidField) and (first := await key_first(request)):
             return first
         return _domain_answer(request, exc)
 
-    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if first := await key_first(request):
             return first
         errors = jsonable_encoder([_answerable(error) for error in exc.errors()])

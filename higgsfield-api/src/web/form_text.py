@@ -2,8 +2,6 @@
 silently decodes text that is not UTF-8 as Latin-1. The first field at fault (not UTF-8, or a file
 where text belongs) is kept for the form dependency's 422."""
 
-from __future__ import annotations
-
 import codecs
 
 from python_multipart import MultipartParser

@@ -2,8 +2,6 @@
 reading, the form's text fields judged by their bytes (web/form_text.py), JSON bodies held to
 strict JSON, and, from web/access.py, the request id, metrics and access line of every request."""
 
-from __future__ import annotations
-
 import json
 
 from fastapi import FastAPI

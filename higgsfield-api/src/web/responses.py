@@ -1,8 +1,6 @@
 """The documented error answers of the API, for the `responses=` of each route: every answer a
 route can give is in its OpenAPI entry with the body it really has."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,7 +19,6 @@ class ErrorOut(BaseModel):
 
 
 def error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
-    """One documented error answer; with `retry_after` it also names the Retry-After header."""
     answer: dict[str, Any] = {"model": ErrorOut, "description": description}
     if retry_after:
         answer["headers"] = RETRY_AFTER

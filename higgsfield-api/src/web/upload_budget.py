@@ -1,8 +1,6 @@
 """A byte budget shared by the uploads a worker processes at once (a create holds its image several
 times over): an upload that does not fit waits before its body is read, its bytes left in the socket."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -1,12 +1,13 @@
-"""Higgsfield's API generations: one small adapter each behind `Generation` (see base.py)."""
-
-from __future__ import annotations
+"""Higgsfield's API generations: one small adapter each, with the same methods. `catalog` and
+`cancel` give None where a generation has no motion catalog or cannot cancel a job."""
 
 from collections.abc import Mapping
 
-from src.upstream.generations.base import Call, Generation, JobState, Submission
+from src.upstream.generations.base import Call, JobState, Submission
 from src.upstream.generations.v1 import V1
 from src.upstream.generations.v2 import V2
+
+Generation = V1 | V2
 
 
 def generations(v2_models: Mapping[str, str]) -> dict[str, Generation]:

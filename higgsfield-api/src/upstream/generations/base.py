@@ -1,10 +1,7 @@
-"""What every API generation adapter does: turn our intents into requests, and answers back."""
+"""What the API generation adapters (`Generation`) deal in: our intents, their requests, the answers."""
 
-from __future__ import annotations
-
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from src.tasks.schemas import TaskFields
 
@@ -34,31 +31,3 @@ class Call:
     path: str
     json: Any = None
     params: dict[str, str] | None = None
-
-
-class Generation(ABC):
-    version: ClassVar[str]
-
-    @abstractmethod
-    def headers(self, api_key: str, api_secret: str) -> dict[str, str]: ...
-
-    @abstractmethod
-    def catalog(self) -> Call | None:
-        """The motion catalog's request, or None when this generation has no catalog."""
-
-    @abstractmethod
-    def submit(self, submission: Submission) -> Call: ...
-
-    @abstractmethod
-    def request_id(self, answer: Any) -> str:
-        """Higgsfield's id of the job just submitted (raises UpstreamPermanent without one)."""
-
-    @abstractmethod
-    def status(self, request_id: str) -> Call: ...
-
-    @abstractmethod
-    def job_state(self, request_id: str, answer: Any) -> JobState: ...
-
-    @abstractmethod
-    def cancel(self, request_id: str) -> Call | None:
-        """The cancel request, or None when this generation cannot cancel a job."""

@@ -1,17 +1,15 @@
 """Higgsfield's platform API v1 (deprecated by Higgsfield): `hf-api-key`/`hf-secret` headers,
 `POST /v1/image2video/dop` with `{"params": ...}`, job sets at `GET /v1/job-sets/{id}`."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from src.upstream.errors import UpstreamPermanent, UpstreamTransient
-from src.upstream.generations.base import Call, Generation, JobState, Submission
+from src.upstream.generations.base import Call, JobState, Submission
 
 MODELS = {"lite": "dop-lite", "standard": "dop-standard", "turbo": "dop-turbo"}
 
 
-class V1(Generation):
+class V1:
     version = "v1"
 
     def headers(self, api_key: str, api_secret: str) -> dict[str, str]:

@@ -1,16 +1,14 @@
 """Higgsfield's current API (v2): `Authorization: Key id:secret`, `POST /{model path}` with a
 flat body, `GET /requests/{id}/status`, `POST /requests/{id}/cancel`, `?hf_webhook=<url>`."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 
 from src.upstream.errors import UpstreamPermanent
-from src.upstream.generations.base import Call, Generation, JobState, Submission
+from src.upstream.generations.base import Call, JobState, Submission
 
 
-class V2(Generation):
+class V2:
     version = "v2"
 
     def __init__(self, models: Mapping[str, str]) -> None:
