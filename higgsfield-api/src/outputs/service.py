@@ -30,10 +30,7 @@ async def serve(
         raise Conflict("This service keeps no copies of outputs (OUTPUT_COPY=false): fetch video_url instead")
     state = task["output_state"]
     if state == PENDING:
-        raise Conflict(
-            "The outputs are being copied: try again shortly",
-            headers={"Retry-After": str(PENDING_RETRY_AFTER)},
-        )
+        raise Conflict("The outputs are being copied: try again shortly", retry_after=PENDING_RETRY_AFTER)
     if state == FAILED:
         raise Conflict(f"The outputs could not be copied: {task['output_error']}")
     if state == EXPIRED:
