@@ -120,5 +120,7 @@ def seed_line(rows: list[HttpRow], service: str, seed: str) -> str:
         if row.name == service and twin and twin.result.rps:
             times = row.result.rps / twin.result.rps
             verdict = "not below" if times >= 1 else "**below**"
+            if row.result.failed or twin.result.failed:  # error answers are fast: no comparison
+                verdict = "**not comparable**: failed answers"
             parts.append(f"{row.database}: {times:.2f} times its requests/s ({verdict})")
     return "The service's task GET against the seed's design: " + ("; ".join(parts) or "not measured") + "."

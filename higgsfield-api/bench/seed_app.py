@@ -28,6 +28,7 @@ from src.core.clock import utcnow
 from src.core.config import Settings
 from src.db.models import ApiKey, Task
 from src.db.orm import register_orm
+from src.outputs import schemas as outputs
 from src.tasks.schemas import TaskOut
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -66,10 +67,12 @@ async def get_task(client_id: Annotated[uuid.UUID, Depends(current_client_id)], 
         "attempts": task.callback_attempts,
         "last_status": task.callback_last_status,
     }
+    copy = {name: getattr(task, name) for name in ("id", "thumbnail_url", *outputs.COLUMNS)}
     return {
-        **{name: getattr(task, name) for name in TaskOut.model_fields if name != "callback"},
+        **{name: getattr(task, name) for name in TaskOut.model_fields if name not in ("callback", "output")},
         "status": "pending" if task.status == "submitting" else task.status,
         "callback": callback if task.callback_url else None,
+        "output": outputs.shown(copy),
     }
 
 
