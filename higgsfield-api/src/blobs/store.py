@@ -38,6 +38,15 @@ def _valid(key: str) -> str:
     return key
 
 
+def fsync_directory(directory: Path) -> None:
+    """Makes the renames into `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class LocalBlobStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -55,11 +64,7 @@ class LocalBlobStore:
             with contextlib.suppress(OSError):
                 temp.unlink()
             raise
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_directory(self.directory)
 
     def _older_than(self, moment: float) -> list[str]:
         found = []

@@ -16,19 +16,11 @@ import anyio
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from src.blobs import BlobStore, LocalBlobStore
-from src.blobs.store import TEMP_PREFIX
+from src.blobs.store import TEMP_PREFIX, fsync_directory
 from src.core.config import Settings
 
 SUBDIRECTORY = "outputs"
 PRESIGNED_SECONDS = 300  # an S3 copy is served as a redirect to a URL valid this long
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _unlink(paths: Iterable[Path]) -> None:
@@ -59,7 +51,7 @@ class LocalOutputs(Spool):
 
     def _commit(self, spooled: Path, key: str) -> None:
         os.replace(spooled, self.spool_dir / key)
-        _fsync_directory(self.spool_dir)
+        fsync_directory(self.spool_dir)
 
     async def commit(self, spooled: Path, key: str, media_type: str) -> None:
         await anyio.to_thread.run_sync(self._commit, spooled, key)
@@ -80,8 +72,11 @@ class S3Outputs(Spool):
     """Objects under BLOB_S3_PREFIX + "outputs/", served as a redirect to a presigned GET."""
 
     def __init__(self, store: Any, spool_dir: Path) -> None:
+        from src.blobs.s3 import S3BlobStore  # aiobotocore is loaded only when a bucket is used
+
         super().__init__(spool_dir)
         self.client, self.bucket, self.prefix = store.client, store.bucket, f"{store.prefix}{SUBDIRECTORY}/"
+        self.objects = S3BlobStore(self.client, self.bucket, self.prefix)  # for its batched delete
 
     async def commit(self, spooled: Path, key: str, media_type: str) -> None:
         with spooled.open("rb") as body:
@@ -103,9 +98,7 @@ class S3Outputs(Spool):
         return int(head["ContentLength"])
 
     async def delete(self, keys: Iterable[str]) -> None:
-        objects = [{"Key": self.prefix + key} for key in keys]
-        if objects:
-            await self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+        await self.objects.delete(keys)
 
     async def response(self, key: str, media_type: str) -> Response | None:
         url = await self.client.generate_presigned_url(
