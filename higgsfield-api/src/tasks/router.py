@@ -130,5 +130,6 @@ async def cancel_task(
     client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep, blobs: BlobsDep
 ) -> dict:
     task = await tasks.cancel(client_id, task_id, upstream, blobs)
+    jobs.submit.nudge()  # a canceled job frees its Higgsfield slot
     jobs.callbacks.nudge()
     return task

@@ -26,6 +26,7 @@ from src.tasks.schemas import TaskFields
 from src.upstream import webhooks
 from src.upstream.errors import ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
 from src.upstream.generations import Submission
+from src.upstream.upload_ahead import upload_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,9 @@ class Dispatcher:
                 task_id := await claim_next(ctx, token)
             ):
                 claimed.append(task_id)
-            results = await asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+            # The next tasks' images go up meanwhile: the slot that frees next costs a submission only.
+            sending = asyncio.gather(*(submit_one(ctx, task_id, token) for task_id in claimed))
+            results, _ = await asyncio.gather(sending, upload_ahead(ctx))
             if not all(results):
                 await self._hold_back()
             return sum(results)
