@@ -19,6 +19,11 @@ REFUSAL_STATUSES = frozenset({401, 403})
 CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
 
 
+def _timeout(seconds: float) -> httpx.Timeout:
+    """`seconds` for the whole of a call's phases; connecting gets at most 10 s of them."""
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -38,11 +43,14 @@ class HiggsfieldClient:
         base_url: str,
         credentials: tuple[str, str],
         generation: Generation,
+        status_timeout: float | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.generation = generation
         self._headers = generation.headers(*credentials)
+        # Status reads have a timeout of their own (HF_STATUS_TIMEOUT_SECONDS); None: the client's.
+        self._status_options = {} if status_timeout is None else {"timeout": _timeout(status_timeout)}
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
@@ -87,7 +95,7 @@ class HiggsfieldClient:
             raise UpstreamTransient(message, status_code=status)
         raise UpstreamPermanent(message, status_code=status)
 
-    async def _api(self, call: Call, *, endpoint: str, costly: bool = False) -> Any:
+    async def _api(self, call: Call, *, endpoint: str, costly: bool = False, **options: Any) -> Any:
         response = await self._call(
             call.method,
             self._base_url + call.path,
@@ -96,6 +104,7 @@ class HiggsfieldClient:
             costly=costly,
             json=call.json,
             params=call.params,
+            **options,
         )
         if not response.content:
             return None
@@ -135,7 +144,8 @@ class HiggsfieldClient:
         return self.generation.request_id(answer)
 
     async def status(self, request_id: str) -> JobState:
-        answer = await self._api(self.generation.status(request_id), endpoint="job_set")
+        call = self.generation.status(request_id)
+        answer = await self._api(call, endpoint="job_set", **self._status_options)
         return self.generation.job_state(request_id, answer)
 
     async def cancel(self, request_id: str) -> None:
@@ -163,7 +173,11 @@ class Upstream:
     def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Self:
         clients = {
             version: HiggsfieldClient(
-                http, settings.upstream_base_url, settings.upstream_credentials, generation
+                http,
+                settings.upstream_base_url,
+                settings.upstream_credentials,
+                generation,
+                status_timeout=settings.hf_status_timeout_seconds,
             )
             for version, generation in generations(settings.v2_models).items()
         }
