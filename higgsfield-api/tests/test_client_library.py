@@ -5,6 +5,9 @@ receiver, all on loopback. `make test` installs the package into the virtualenv 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -280,3 +283,23 @@ async def test_the_async_client(account, image, stuck, fake):
         assert invalid.value.fields == ["model"]
         with pytest.raises(hf.NotFoundError):
             await client.get(str(uuid.uuid4()))
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is absent: higgsfield-api/ runs alone")
+def test_the_readme_walk_through_in_python_runs(account):
+    """The README's five lines of Python, run as they are from the repository root."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## The same walk-through in Python") :]
+    script = re.search(r"python3 - <<'EOF'\n(.*?)\nEOF\n", section, re.DOTALL).group(1)  # type: ignore[union-attr]
+    assert len(script.splitlines()) == 5, script
+    ran = subprocess.run(  # noqa: S603 - our own interpreter, the README's script
+        [sys.executable, "-c", script.replace("http://127.0.0.1:8018", account.url)],
+        cwd=README.parent,
+        env={**os.environ, "KEY": account.api_key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.strip().startswith("http") and ran.stdout.strip().endswith(".mp4"), ran.stdout
