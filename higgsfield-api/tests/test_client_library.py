@@ -16,10 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from tests.support.app import ADMIN_TOKEN, PASSWORD
 from tests.support.images import png
 from tests.support.processes import SERVICE_DIR, ServerProcess, free_port, service_env
+from tests.support.server import LoopbackServer
 
 if os.environ.get("CI") == "true":  # CI installs the package (make test): it must run there
     import higgsfield_client as hf
@@ -55,7 +59,13 @@ class Account:
 
 
 @pytest.fixture
-def server(tmp_path, db_url, fake) -> Iterator[ServerProcess]:
+def settings() -> dict[str, str]:
+    """More settings of the server (environment variables); a test overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path, db_url, fake, settings) -> Iterator[ServerProcess]:
     """The service as `make run` serves it, over the test's database, the sandbox as Higgsfield."""
     env = service_env(
         PORT=free_port(),
@@ -67,6 +77,7 @@ def server(tmp_path, db_url, fake) -> Iterator[ServerProcess]:
         RETRY_BASE_SECONDS=0.05,
         RETRY_MAX_SECONDS=0.2,
         CALLBACK_ALLOW_PRIVATE="true",  # the receiver listens on loopback
+        **settings,
     )
     process = ServerProcess(env, tmp_path / "server.log")
     try:
@@ -194,6 +205,30 @@ def test_a_refusal_raises_the_exception_of_its_status_with_the_services_detail(s
     with hf.Client(account.url, "not-a-key") as stranger, pytest.raises(hf.AuthenticationError) as refused:
         stranger.get(task.id)
     assert refused.value.status_code == 401 and refused.value.detail
+
+
+@pytest.mark.parametrize("settings", [{"RATE_LIMIT_PER_MINUTE": "2"}])
+def test_over_the_rate_limit_the_exception_says_when_to_try_again(account, image):
+    with account.client() as client:
+        client.create(image=image)
+        client.create(image=image)
+        with pytest.raises(hf.RateLimitError) as limited:
+            client.create(image=image)
+    assert limited.value.status_code == 429 and limited.value.detail
+    assert 0 < limited.value.retry_after <= 60
+
+
+def test_an_answer_that_is_not_the_services_json_is_still_an_api_error():
+    """A proxy in front of the service answering 502 with a text page."""
+    proxy = Starlette(routes=[Route("/{path:path}", lambda request: PlainTextResponse("Bad Gateway", 502))])
+    with (
+        LoopbackServer(proxy) as server,
+        hf.Client(server.url, "some-key") as client,
+        pytest.raises(hf.ApiError) as failed,
+    ):
+        client.get(str(uuid.uuid4()))
+    assert type(failed.value) is hf.ApiError
+    assert (failed.value.status_code, failed.value.detail) == (502, "Bad Gateway")
 
 
 def test_list_iterates_over_every_page_newest_first(account):
