@@ -249,7 +249,7 @@ def test_list_iterates_over_every_page_newest_first(account):
 def test_cancel_a_pending_task_and_a_wait_that_runs_out_of_time(account, image, stuck):
     with account.client() as client:
         task = client.create(image=image)
-        canceled = client.cancel(task.id)
+        canceled = client.cancel(task)
         assert (canceled.id, canceled.status, canceled.done) == (task.id, "canceled", True)
         assert client.wait(task.id, **QUICK).status == "canceled"
         with pytest.raises(hf.ConflictError):

@@ -96,8 +96,8 @@ def _nothing(response: httpx.Response) -> None:
     return None
 
 
-def _task_path(task_id: str, *rest: str) -> str:
-    return "/".join((I2V, quote(str(task_id), safe=""), *rest))
+def _task_path(task: Task | str, *rest: str) -> str:
+    return "/".join((I2V, quote(task_id_of(task), safe=""), *rest))
 
 
 def _idempotency(key: str | None) -> dict[str, str]:
@@ -161,8 +161,8 @@ def create(image: ImageInput, fields: Mapping[str, Any], idempotency_key: str | 
     return Call(request, _task)
 
 
-def get(task_id: str) -> Call[Task]:
-    return Call(Request("GET", _task_path(task_id)), _task)
+def get(task: Task | str) -> Call[Task]:
+    return Call(Request("GET", _task_path(task)), _task)
 
 
 def list_page(status: str | None, limit: int | None, cursor: str | None) -> Call[Page]:
@@ -171,14 +171,14 @@ def list_page(status: str | None, limit: int | None, cursor: str | None) -> Call
     return Call(Request("GET", I2V + "/", params=params), lambda response: Page.from_json(response.json()))
 
 
-def cancel(task_id: str) -> Call[Task]:
-    return Call(Request("POST", _task_path(task_id, "cancel")), _task)
+def cancel(task: Task | str) -> Call[Task]:
+    return Call(Request("POST", _task_path(task, "cancel")), _task)
 
 
-def retry(task_id: str, overrides: Mapping[str, Any], idempotency_key: str | None) -> Call[Task]:
+def retry(task: Task | str, overrides: Mapping[str, Any], idempotency_key: str | None) -> Call[Task]:
     """POST .../{id}/retry: a JSON body of the overridden fields (metadata as an object)."""
     body = {name: value for name, value in overrides.items() if value is not None}
-    request = Request("POST", _task_path(task_id, "retry"), headers=_idempotency(idempotency_key), json=body)
+    request = Request("POST", _task_path(task, "retry"), headers=_idempotency(idempotency_key), json=body)
     return Call(request, _task)
 
 

@@ -40,11 +40,8 @@ def _form(prompt: Any, motion: Any, model: Any, duration: Any, fields: dict[str,
 
 
 class Client:
-    """The service's API, synchronously:
-
-    with Client("http://127.0.0.1:8018", api_key) as client:
-        task = client.wait(client.create(image="cat.jpg", prompt="the cat jumps"))
-    """
+    """The service's API, synchronously. Use it in a `with` block (or call `close()`); each method
+    that takes a task takes the `Task` or its id."""
 
     def __init__(
         self,
@@ -76,8 +73,8 @@ class Client:
         form = _form(prompt, motion, model, duration, fields)
         return self._send(calls.create(image, form, idempotency_key))
 
-    def get(self, task_id: str) -> Task:
-        return self._send(calls.get(task_id))
+    def get(self, task: Task | str) -> Task:
+        return self._send(calls.get(task))
 
     def page(self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None) -> Page:
         """One page of your tasks, newest first."""
@@ -94,12 +91,12 @@ class Client:
                 return
             cursor = page.next_cursor
 
-    def cancel(self, task_id: str) -> Task:
-        return self._send(calls.cancel(task_id))
+    def cancel(self, task: Task | str) -> Task:
+        return self._send(calls.cancel(task))
 
-    def retry(self, task_id: str, *, idempotency_key: str | None = None, **overrides: Any) -> Task:
+    def retry(self, task: Task | str, *, idempotency_key: str | None = None, **overrides: Any) -> Task:
         """A new task from an ended one's fields and image, with `overrides` of its text fields."""
-        return self._send(calls.retry(task_id, overrides, idempotency_key))
+        return self._send(calls.retry(task, overrides, idempotency_key))
 
     def wait(
         self,
@@ -111,9 +108,8 @@ class Client:
     ) -> Task:
         """Reads the task until it ends and returns it; the pauses grow from `initial_interval` to
         `max_interval` seconds. Raises WaitTimeout (a TimeoutError) after `timeout` seconds."""
-        task_id = calls.task_id_of(task_or_id)
         waiting = calls.Waiting(timeout, initial=initial_interval, maximum=max_interval)
-        while (pause := waiting.pause_after(task := self.get(task_id))) is not None:
+        while (pause := waiting.pause_after(task := self.get(task_or_id))) is not None:
             time.sleep(pause)
         return task
 
@@ -141,11 +137,7 @@ class Client:
 
 class AsyncClient:
     """The service's API, for asyncio: the methods of `Client`, awaited (`list` is iterated with
-    `async for`).
-
-        async with AsyncClient("http://127.0.0.1:8018", api_key) as client:
-            task = await client.wait(await client.create(image="cat.jpg", prompt="the cat jumps"))
-    """
+    `async for`). Use it in an `async with` block (or call `aclose()`)."""
 
     def __init__(
         self,
@@ -176,8 +168,8 @@ class AsyncClient:
         form = _form(prompt, motion, model, duration, fields)
         return await self._send(calls.create(image, form, idempotency_key))
 
-    async def get(self, task_id: str) -> Task:
-        return await self._send(calls.get(task_id))
+    async def get(self, task: Task | str) -> Task:
+        return await self._send(calls.get(task))
 
     async def page(
         self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
@@ -194,11 +186,11 @@ class AsyncClient:
                 return
             cursor = page.next_cursor
 
-    async def cancel(self, task_id: str) -> Task:
-        return await self._send(calls.cancel(task_id))
+    async def cancel(self, task: Task | str) -> Task:
+        return await self._send(calls.cancel(task))
 
-    async def retry(self, task_id: str, *, idempotency_key: str | None = None, **overrides: Any) -> Task:
-        return await self._send(calls.retry(task_id, overrides, idempotency_key))
+    async def retry(self, task: Task | str, *, idempotency_key: str | None = None, **overrides: Any) -> Task:
+        return await self._send(calls.retry(task, overrides, idempotency_key))
 
     async def wait(
         self,
@@ -209,10 +201,9 @@ class AsyncClient:
         initial_interval: float = INITIAL_INTERVAL,
         max_interval: float = MAX_INTERVAL,
     ) -> Task:
-        task_id = calls.task_id_of(task_or_id)
         waiting = calls.Waiting(timeout, initial=initial_interval, maximum=max_interval)
         # Polling the service: there is no local event to wait on.
-        while (pause := waiting.pause_after(task := await self.get(task_id))) is not None:  # noqa: ASYNC110
+        while (pause := waiting.pause_after(task := await self.get(task_or_id))) is not None:  # noqa: ASYNC110
             await asyncio.sleep(pause)
         return task
 
