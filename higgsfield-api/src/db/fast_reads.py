@@ -54,7 +54,7 @@ COUNT_BUSY = (
     "+ (SELECT COUNT(*) FROM tasks WHERE status = ? AND lease_until >= ?) AS busy"
 )
 
-# The stored forms that differ from the ORM's: datetimes (text), the id (text), the flags (0/1).
+# The stored forms that differ from the ORM's: datetimes (text), the ids (text), the flags (0/1).
 TASK_DATETIMES = (
     "created_at",
     "updated_at",
@@ -64,6 +64,7 @@ TASK_DATETIMES = (
     "output_stored_at",
 )
 TASK_FLAGS = ("callback_delivered", "enhance_prompt")
+TASK_UUIDS = ("id", "retry_of")
 
 
 def _marks(count: int) -> str:
@@ -103,8 +104,9 @@ def _split(record: dict[str, Any], names: tuple[str, ...]) -> tuple[dict[str, An
         "client_id": uuid.UUID(row.pop("key_client_id")),
         "last_used_at": _utc(row.pop("key_last_used_at")),
     }
-    if "id" in row:
-        row["id"] = uuid.UUID(row["id"])
+    for name in TASK_UUIDS:
+        if row.get(name) is not None:
+            row[name] = uuid.UUID(row[name])
     for name in TASK_FLAGS:
         if name in row:
             row[name] = bool(row[name])

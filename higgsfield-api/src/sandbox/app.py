@@ -116,9 +116,10 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
         sandbox.store.put(file_name, data, content_type)
         return Response(status_code=200)
 
-    @app.get("/files/{file_name}", name="file")
+    @app.api_route("/files/{file_name}", methods=["GET", "HEAD"], name="file")
     async def get_file(file_name: str) -> Response:
-        """Only in the worker that received the PUT: uploads are per-process memory."""
+        """Only in the worker that received the PUT: uploads are per-process memory. HEAD answers
+        as storage does, without the body; a file the store no longer holds is a 404."""
         return sandbox.store.response(file_name)
 
     @app.get("/v1/motions", name="motions")

@@ -120,6 +120,11 @@ class Sandbox:
         with self._lock:
             self._jobs[job_set_id].status = status
 
+    def expire_upload(self, public_url: str) -> None:
+        """Higgsfield keeps an uploaded file for a while only: the file at this public URL is gone
+        from now on (its GET and HEAD answer 404), as once its storage let it expire."""
+        self.store.drop(public_url.rsplit("/", 1)[-1])
+
     def fail_next(
         self,
         endpoint: str,

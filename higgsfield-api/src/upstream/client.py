@@ -119,6 +119,20 @@ class HiggsfieldClient:
         await self._call("PUT", upload_url, endpoint="put", content=data, headers=headers)
         return str(public_url)
 
+    async def file_served(self, url: str, *, within: float) -> bool:
+        """Whether Higgsfield still serves a file it stored (an uploaded image's public URL): one
+        HEAD without credentials, as that is a storage URL. Any 4xx says it is gone (storage answers
+        403 or 404 for an expired object); UpstreamTransient when it cannot be told."""
+        what = f"HEAD {url.split('?')[0]}"
+        try:
+            response = await self._http.request("HEAD", url, timeout=within)
+        except httpx.TransportError as exc:
+            raise UpstreamTransient(f"{what}: no answer ({type(exc).__name__})") from exc
+        status = response.status_code
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise UpstreamTransient(f"{what} answered {status}", status_code=status)
+        return status < 400
+
     async def list_motions(self) -> list[dict[str, Any]] | None:
         """Higgsfield's motion catalog, or None when this generation has none."""
         call = self.generation.catalog()

@@ -51,6 +51,8 @@ class Task(Model):
     video_url = fields.TextField(null=True)
     thumbnail_url = fields.TextField(null=True)
     error = fields.TextField(null=True)
+    # The task this one retries (POST /api/higgsfield/i2v/{id}/retry): its id only, answered as is.
+    retry_of = fields.UUIDField(null=True)
 
     # The client's callback: due once the task is final, then retried until delivered or given up.
     callback_url = fields.TextField(null=True)
