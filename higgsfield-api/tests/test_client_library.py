@@ -298,6 +298,67 @@ def test_a_callback_is_verified_and_a_tampered_one_refused(account, image, recei
     assert hf.verify_callback(hit.headers, hit.body, account.webhook_secret, now=sent_at + 299).id == task.id
 
 
+def test_me_and_the_default_callback(account, image, receiver):
+    with account.client() as client:
+        me = client.me()
+        assert isinstance(me, hf.Me) and me.login == "acme" and me.callback_url is None
+        assert me.rate_limit.per_minute == me.rate_limit.remaining == 60
+        assert me.rate_limit.resets_in_seconds == 0 and me.key_issued_at >= me.created_at
+        assert not {"api_key", "webhook_secret"} & set(me.raw)
+
+        assert client.set_callback(receiver.hook_url).callback_url == receiver.hook_url
+        defaulted = client.create(image=image, prompt="called back by default")
+        assert defaulted.callback.url == receiver.hook_url
+        client.wait(defaulted, **QUICK)
+        hit = until(receiver.hits, "the default callback")[0]
+        assert hf.verify_callback(hit.headers, hit.body, account.webhook_secret).id == defaulted.id
+        assert client.me().rate_limit.remaining == 59
+
+        with pytest.raises(hf.ValidationError) as refused:
+            client.set_callback("ftp://example.com/hook")
+        assert refused.value.fields == ["url"]
+
+        assert client.clear_callback() is None
+        client.clear_callback()  # idempotent
+        assert client.me().callback_url is None
+        assert client.create(image=image).callback is None
+
+
+async def test_me_with_the_async_client(account):
+    async with account.async_client() as client:
+        await client.set_callback("https://example.com/hooks/hf")
+        me = await client.me()
+        assert (me.login, me.callback_url) == ("acme", "https://example.com/hooks/hf")
+        await client.clear_callback()
+        assert (await client.me()).callback_url is None
+
+
+def test_retry_makes_a_new_task_from_an_ended_one(account, image, fake):
+    with account.client() as client:
+        first = client.wait(client.create(image=image, prompt="first", motion="DOLLY_IN", seed=7), **QUICK)
+
+        retried = client.retry(first.id, prompt="second", idempotency_key="retry-1")
+        assert retried.id != first.id and retried.retry_of == first.id
+        assert (retried.prompt, retried.motion) == ("second", "DOLLY_IN")
+        assert client.retry(first.id, prompt="second", idempotency_key="retry-1").id == retried.id
+        assert client.wait(retried, **QUICK).status == "completed"
+        assert [body.get("prompt") for body in fake.submissions] == ["first", "second"]
+
+        with pytest.raises(hf.ValidationError) as unknown:
+            client.retry(first.id, colour="red")
+        assert unknown.value.fields == ["colour"]
+        with pytest.raises(hf.NotFoundError):
+            client.retry(str(uuid.uuid4()))
+
+
+def test_retry_of_a_task_that_has_not_ended_is_a_conflict(account, image, stuck):
+    with account.client() as client:
+        pending = client.create(image=image)
+        with pytest.raises(hf.ConflictError) as refused:
+            client.retry(pending.id)
+        assert refused.value.status_code == 409 and refused.value.detail
+
+
 async def test_the_async_client(account, image, stuck, fake):
     async with account.async_client() as client:
         pending = await client.create(image=image, prompt="held")
