@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from src.core.strict_input import STRICT_TEXT
@@ -48,18 +48,22 @@ class IssuedCredentialsOut(BaseModel):
     webhook_secret: str = Field(description="Verifies the signatures of callbacks (Standard Webhooks).")
 
 
+def _given(url: str | None) -> str:
+    if url is None:
+        raise ValueError("url must be an http(s) URL; DELETE /api/auth/me/callback clears the default")
+    return url
+
+
 class CallbackIn(BaseModel):
     """The client's default callback URL: the rules of a task's `callback_url`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[CallbackUrl, Field(examples=["https://example.com/hooks/hf"])]
-
-    @model_validator(mode="after")
-    def not_empty(self) -> Self:
-        if self.url is None:
-            raise PydanticCustomError("value_error", "url must be an http(s) URL; DELETE clears the default")
-        return self
+    url: Annotated[
+        CallbackUrl,
+        AfterValidator(_given),
+        WithJsonSchema({"type": "string", "maxLength": 2048, "examples": ["https://example.com/hooks/hf"]}),
+    ]
 
 
 class RateLimitOut(BaseModel):
