@@ -13,7 +13,7 @@ from src.core.task_context import working_on
 from src.tasks import service as tasks
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
 from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
-from src.web.deps import BlobsDep, JobsDep, SettingsDep, UpstreamDep
+from src.web.deps import AccountsDep, BlobsDep, JobsDep, SettingsDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
@@ -127,8 +127,8 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
     },
 )
 async def cancel_task(
-    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep, blobs: BlobsDep
+    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, accounts: AccountsDep, blobs: BlobsDep
 ) -> dict:
-    task = await tasks.cancel(client_id, task_id, upstream, blobs)
+    task = await tasks.cancel(client_id, task_id, accounts, blobs)
     jobs.callbacks.nudge()
     return task
