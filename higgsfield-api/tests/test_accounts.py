@@ -5,17 +5,24 @@ sandbox on loopback plays Higgsfield and records, per account, the most jobs it 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from pydantic import ValidationError
 
+from src.core.clock import utcnow
 from src.core.config import Settings
 from src.db.models import AccountState, Task
 from src.tasks import service as tasks
+from tests.support import databases
 from tests.support.app import ADMIN_TOKEN, HEALTH_UUID, eventually, make_settings, register, running_app
 from tests.support.processes import SERVICE_DIR, service_env
 from tests.support.tasks import new_task
@@ -368,3 +375,105 @@ async def test_the_admin_view_shows_each_account_and_never_a_key_or_secret(db_ur
         assert secret not in response.text and secret not in metrics
     assert 'hfapi_account_slots{account="b",slots="free"} 3.0' in metrics
     assert 'hfapi_account_state{account="a",state="active"} 1.0' in metrics
+
+
+# Migration 0012: the tasks already sent belong to the one account there was, `default`
+
+BEFORE_ACCOUNTS = "models.0011_output_copies"
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def database_before_accounts(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A database of its own (not the session's), migrated up to 0011."""
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path / 'old.sqlite3'}"
+        databases.migrate(url, target=BEFORE_ACCOUNTS)
+        yield url
+        return
+    base = databases.mysql_url()
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TEST_MYSQL_URL is not set: the MariaDB tests must run in CI")
+        pytest.skip("TEST_MYSQL_URL is not set")
+    parts = urlparse(base)
+    url = parts._replace(path=parts.path.rstrip("/") + "_before_0012").geturl()
+    databases.recreate_mysql(url)
+    try:
+        databases.migrate(url, target=BEFORE_ACCOUNTS)
+        yield url
+    finally:
+        conn = databases._mysql_connect(url, with_db=False)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{urlparse(url).path.lstrip('/')}`")
+        finally:
+            conn.close()
+
+
+def execute(url: str, sql: str, rows: list[tuple]) -> None:
+    """Plain driver statements, `?` placeholders on both databases."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite://")) as conn:
+            conn.executemany(sql, rows)
+        return
+    conn = databases._mysql_connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), rows)
+    finally:
+        conn.close()
+
+
+def insert_tasks_of_0011(url: str, statuses: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+    """A client and its tasks as the service stored them before accounts: {name: (status, job)}."""
+    client_id, now = str(uuid.uuid4()), utcnow().strftime("%Y-%m-%d %H:%M:%S")  # within every deadline
+    execute(
+        url,
+        "INSERT INTO clients (id, login, login_key, password_hash, webhook_secret, created_at) "
+        "VALUES (?, 'old', 'old', 'x', 'whsec_old', ?)",
+        [(client_id, now)],
+    )
+    ids = {name: str(uuid.uuid4()) for name in statuses}
+    execute(
+        url,
+        "INSERT INTO tasks (id, client_id, status, prompt, motion, motion_id, model, duration, "
+        "motion_strength, enhance_prompt, attempts, upstream_job_id, upstream_api, next_attempt_at, "
+        "submitted_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, '', 'GENERAL', 'm', 'standard', 5, 0.5, 0, 1, ?, 'v2', ?, ?, ?, ?)",
+        [(ids[name], client_id, status, job, now, now, now, now) for name, (status, job) in statuses.items()],
+    )
+    return ids
+
+
+async def test_migration_0012_gives_the_tasks_already_sent_to_the_default_account(
+    database_before_accounts, fake
+):
+    url = database_before_accounts
+    fake.settings.reads_per_step, fake.settings.job_seconds = None, None
+    job = fake.submit(
+        {"image_url": "x"}, "sent before accounts", version="v2", path="/higgsfield-ai/dop/standard"
+    )
+    ids = insert_tasks_of_0011(
+        url,
+        {
+            "queued": ("queued", job.job_set_id),
+            "completed": ("completed", "old-done"),
+            "submitting": ("submitting", None),
+            "pending": ("pending", None),
+        },
+    )
+    databases.migrate(url)
+
+    async with running_app(make_settings(url, fake.url)) as (_state, _client):
+        accounts = {name: (await Task.get(id=task_id)).upstream_account for name, task_id in ids.items()}
+        assert accounts == {
+            "queued": "default",
+            "completed": "default",
+            "submitting": "default",
+            "pending": None,
+        }
+        assert await AccountState.get_or_none(name="default") is not None
+        fake.finish(job.job_set_id, "completed")
+        await eventually(lambda: all_final([ids["queued"]]), within=20, what="the old task to be read")
+        assert (await Task.get(id=ids["queued"])).status == "completed"
+    assert fake.account_calls("test-key")["job_set"] >= 1  # HF_API_KEY's account: `default`
