@@ -5,6 +5,7 @@ sandbox on loopback plays Higgsfield and records, per account, the most jobs it 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -477,3 +478,30 @@ async def test_migration_0012_gives_the_tasks_already_sent_to_the_default_accoun
         await eventually(lambda: all_final([ids["queued"]]), within=20, what="the old task to be read")
         assert (await Task.get(id=ids["queued"])).status == "completed"
     assert fake.account_calls("test-key")["job_set"] >= 1  # HF_API_KEY's account: `default`
+
+
+async def test_no_account_key_or_secret_is_logged(db_url, fake, caplog):
+    """The whole way of two accounts, one refused, with every logger at DEBUG."""
+    caplog.set_level(logging.DEBUG)
+    for name in list(logging.root.manager.loggerDict):
+        caplog.set_level(logging.DEBUG, logger=name)
+    key_a, key_b = "acct-key-a-5d1c9e7f3b2a4c6e8f0a1b3c", "acct-key-b-8e2f4a6c0d1b3e5f7a9c2d4e"
+    secret = "acct-secret-3f5a7c9e1b2d4f6a8c0e2b4d"
+    fake.settings.api_secret = secret
+    fake.refuse(key_a, 403)
+    accounts = [
+        {"name": "a", "key": key_a, "secret": secret, "max_concurrency": 2},
+        {"name": "b", "key": key_b, "secret": secret, "max_concurrency": 1},
+    ]
+    settings = with_accounts(db_url, fake, accounts)
+    async with running_app(settings) as (state, client):
+        owner = await register(client, "quiet")
+        ids = await create_many(state, owner["client_id"], 2)
+        state["jobs"].submit.nudge()
+        await eventually(lambda: all_final(ids), within=30, what="the tasks to end on B")
+        assert (await client.get("/api/admin/accounts", headers=ADMIN)).status_code == 200
+        assert (await client.get(f"/health/{HEALTH_UUID}")).status_code == 200
+    lines = [record.getMessage() + repr(record.args) for record in caplog.records]
+    assert any("refused the account 'a'" in line for line in lines)
+    for value in (key_a, key_b, secret):
+        assert not [line for line in lines if value in line]
