@@ -20,7 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from src.core.clock import utcnow
-from src.core.config import Settings
+from src.core.config import Settings, reveal
 from src.db.models import AccountState, Task
 from src.tasks import service as tasks
 from tests.support import databases
@@ -126,6 +126,25 @@ def test_a_bad_account_stops_the_service_with_one_line_and_no_secret(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("Configuration error"), result.stderr
     assert "HF_ACCOUNTS names a more than once" in lines[0]
     assert "the-key-itself" not in result.stderr and SECRET not in result.stderr
+
+
+def test_sandbox_accounts_are_names_and_caps():
+    settings = Settings(_env_file=None, sandbox_accounts="a:2, b:3")
+    assert settings.sandbox
+    assert [(a.name, a.cap, reveal(a.key)) for a in settings.accounts] == [
+        ("a", 2, "sandbox-a"),
+        ("b", 3, "sandbox-b"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("a:0", "greater than or equal to 1"), ("a", "valid integer"), ("A:1", "pattern"), ("a:1,a:2", "twice")],
+)
+def test_bad_sandbox_accounts_are_refused(value, says):
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, sandbox_accounts=value)
+    assert says in str(caught.value)
 
 
 # Dispatch across accounts

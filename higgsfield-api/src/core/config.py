@@ -232,7 +232,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials_come_in_pairs(self) -> Self:
+    def _one_form_of_credentials(self) -> Self:
         if bool(self.hf_api_key) != bool(self.hf_api_secret):
             raise ValueError(
                 "HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)"

@@ -170,12 +170,14 @@ class Dispatcher:
                 await update_claimed(task_id, token, release=False, upstream_account=account.name)
                 claimed.append((task_id, account))
             results = await asyncio.gather(*(submit_one(ctx, task_id, token, a) for task_id, a in claimed))
-            outcomes = list(zip((a for _, a in claimed), results, strict=True))
-            for account in {a.name: a for a, result in outcomes if result == FULL}.values():
+            outcomes = list(zip((account for _, account in claimed), results, strict=True))
+            for account in {account for account, result in outcomes if result == FULL}:
                 await self._hold_back(account)
-            for account in {a.name: a for a, result in outcomes if result == SENT}.values():
-                if account.name in paused:  # its pause had run out, and it takes tasks again
-                    await ctx.higgsfield.resumed(account.name, paused[account.name])
+            # An account whose pause had run out took a task: it is active again.
+            for account in {
+                account for account, result in outcomes if result == SENT and account.name in paused
+            }:
+                await ctx.higgsfield.resumed(account.name, paused[account.name])
             return sum(result in (SENT, HANDLED) for result in results)
         finally:
             await leases.release(self.name, ctx.worker_id)
@@ -191,8 +193,7 @@ class Dispatcher:
         for name, paused_at in paused.items():
             if name in free and self.ctx.higgsfield.is_paused(paused_at, now):
                 free[name] = 0
-        names = list(free)
-        for state in await DispatchState.filter(name__in=names, full_at__isnull=False):
+        for state in await DispatchState.filter(name__in=list(free), full_at__isnull=False):
             full_at, until = state.full_at or 0, state.full_until
             if busy.get(state.name, 0) >= full_at and until is not None and now < until:
                 free[state.name] = 0
