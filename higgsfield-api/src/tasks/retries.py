@@ -16,7 +16,7 @@ from src.tasks.service import NewTask, check_choices, take
 from src.upstream.errors import UpstreamTransient
 
 if TYPE_CHECKING:
-    from src.upstream.client import Upstream
+    from src.upstream.accounts import Accounts
 
 # How long the check that Higgsfield still serves the image may take.
 FILE_CHECK_SECONDS = 3.0
@@ -34,7 +34,7 @@ async def retry(
     overrides: TaskOverrides | None,
     settings: Settings,
     blobs: BlobStore,
-    upstream: Upstream,
+    accounts: Accounts,
     key: str | None,
     *,
     created_status: int,
@@ -52,20 +52,21 @@ async def retry(
         stored = {name: getattr(old, name) for name in TaskFields.model_fields}
         fields = TaskFields.model_construct(**{**stored, **chosen})  # each value checked when it came in
         await check_choices(fields, settings)
-        return await _with_image(fields, old, blobs, upstream)
+        return await _with_image(fields, old, blobs, accounts)
 
-    print_ = idempotency.fingerprint({"retry_of": str(task_id), **chosen}, b"")
-    idempotent = None if key is None else (key, print_)
+    fingerprint = idempotency.fingerprint({"retry_of": str(task_id), **chosen}, b"")
+    idempotent = None if key is None else (key, fingerprint)
     return await take(client_id, build, settings, blobs, idempotent, created_status=created_status)
 
 
-async def _with_image(fields: TaskFields, old: Task, blobs: BlobStore, upstream: Upstream) -> NewTask:
+async def _with_image(fields: TaskFields, old: Task, blobs: BlobStore, accounts: Accounts) -> NewTask:
     """The old task's image: Higgsfield's file while it still serves it (the new task is sent
     without an upload), else the gateway's stored copy (copied for the new task), else a 409."""
     unknown = None
     if old.image_url:
         try:
-            if await upstream.default.file_served(old.image_url, within=FILE_CHECK_SECONDS):
+            # A storage URL, asked without credentials: any account's client can tell.
+            if await accounts.accounts[0].default.file_served(old.image_url, within=FILE_CHECK_SECONDS):
                 return NewTask(fields, None, old.image_type, image_url=old.image_url, retry_of=old.id)
         except UpstreamTransient as exc:
             unknown = exc

@@ -16,7 +16,7 @@ from src.tasks import service as tasks
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
 from src.tasks.schemas import PublicStatus, TaskOut, TaskOverrides, TaskPage
 from src.tasks.service import NewTask
-from src.web.deps import BlobsDep, JobsDep, SettingsDep, UpstreamDep
+from src.web.deps import AccountsDep, BlobsDep, JobsDep, SettingsDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
@@ -157,7 +157,7 @@ async def retry_task(
     settings: SettingsDep,
     jobs: JobsDep,
     blobs: BlobsDep,
-    upstream: UpstreamDep,
+    accounts: AccountsDep,
     overrides: Annotated[TaskOverrides | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -168,7 +168,7 @@ async def retry_task(
         overrides,
         settings,
         blobs,
-        upstream,
+        accounts,
         idempotency_key,
         created_status=status.HTTP_202_ACCEPTED,
     )
@@ -186,8 +186,8 @@ async def retry_task(
     },
 )
 async def cancel_task(
-    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep, blobs: BlobsDep
+    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, accounts: AccountsDep, blobs: BlobsDep
 ) -> dict:
-    task = await tasks.cancel(client_id, task_id, upstream, blobs)
+    task = await tasks.cancel(client_id, task_id, accounts, blobs)
     jobs.callbacks.nudge()
     return task

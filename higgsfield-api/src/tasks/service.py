@@ -31,7 +31,7 @@ from src.tasks.schemas import ANSWER_FIELDS, PUBLIC_COLUMNS, TaskFields, render_
 from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
 
 if TYPE_CHECKING:
-    from src.upstream.client import Upstream
+    from src.upstream.accounts import Accounts
 
 CANCEL_RETRY_AFTER = 5
 
@@ -225,14 +225,14 @@ async def list_with_key(
 
 
 async def cancel(
-    client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream, blobs: BlobStore
+    client_id: uuid.UUID, task_id: uuid.UUID, accounts: Accounts, blobs: BlobStore
 ) -> dict[str, Any]:
     """A task still pending here is canceled and never sent; one Higgsfield has ends `canceled` only
     once Higgsfield accepted its cancel (v2, before it starts). Anything else is a Conflict."""
     if await transitions.cancel_pending(blobs, client_id, task_id):
         return await get(client_id, task_id)
     rows = await Task.filter(id=task_id, client_id=client_id).values(
-        "status", "upstream_job_id", "upstream_api"
+        "status", "upstream_job_id", "upstream_api", "upstream_account"
     )
     if not rows:
         raise NotFound("Task not found")
@@ -241,8 +241,11 @@ async def cancel(
         raise Conflict(f"The task is already {status}")
     if not request_id:
         raise Conflict("The task is being sent to Higgsfield right now; try again in a few seconds")
+    upstream = accounts.of(rows[0]["upstream_account"], version)  # the account it was sent with
+    if upstream is None:
+        raise Conflict("The Higgsfield account this task was sent with is no longer configured")
     try:
-        await upstream.of(version).cancel(request_id)
+        await upstream.cancel(request_id)
     except CancelRefused as exc:
         if exc.status_code is None:
             raise Conflict("Higgsfield already has this task and its API cannot cancel it") from None

@@ -2,21 +2,27 @@
 (`src.upstream.generations`), how they fail is `src.upstream.errors`."""
 
 import time
-from dataclasses import dataclass
-from typing import Any, Self
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
-from src.core.config import Settings
 from src.metrics import prometheus as metrics
-from src.upstream.errors import CancelRefused, ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
-from src.upstream.generations import Call, Generation, JobState, Submission, generations
+from src.upstream.errors import (
+    AccountRefused,
+    CancelRefused,
+    ConcurrencyCapReached,
+    UpstreamPermanent,
+    UpstreamTransient,
+)
+from src.upstream.generations import Call, Generation, JobState, Submission
 from src.upstream.http_pool import ShardedHttp
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 # The account's key or secret refused, or the account not allowed: counted apart for the alerts.
 REFUSAL_STATUSES = frozenset({401, 403})
 CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
+STORAGE_ENDPOINT = "put"  # the upload's PUT goes to a storage URL, without the account's credentials
 
 
 def _detail(response: httpx.Response) -> str:
@@ -29,8 +35,13 @@ def _detail(response: httpx.Response) -> str:
     return str(detail) if detail else response.text[:300]
 
 
+async def _ignore_refusal(message: str) -> None:
+    return None
+
+
 class HiggsfieldClient:
-    """Higgsfield through one API generation."""
+    """Higgsfield through one account and one API generation. A 401 or 403 of the account's own
+    calls (not of a storage URL) is handed to `on_refusal` and raised as AccountRefused."""
 
     def __init__(
         self,
@@ -38,11 +49,13 @@ class HiggsfieldClient:
         base_url: str,
         credentials: tuple[str, str],
         generation: Generation,
+        on_refusal: Callable[[str], Awaitable[None]] = _ignore_refusal,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.generation = generation
         self._headers = generation.headers(*credentials)
+        self._on_refusal = on_refusal
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
@@ -59,9 +72,13 @@ class HiggsfieldClient:
             raise
         except UpstreamPermanent as exc:
             outcome = "permanent"
-            if exc.status_code in REFUSAL_STATUSES:
-                metrics.observe_upstream_refusal(endpoint, exc.status_code)
-            raise
+            if exc.status_code not in REFUSAL_STATUSES:
+                raise
+            metrics.observe_upstream_refusal(endpoint, exc.status_code)
+            if endpoint == STORAGE_ENDPOINT:  # a storage URL's refusal says nothing of the account
+                raise
+            await self._on_refusal(str(exc))
+            raise AccountRefused(str(exc), status_code=exc.status_code) from exc
         finally:
             metrics.observe_upstream(endpoint, outcome, time.perf_counter() - started)
 
@@ -116,7 +133,7 @@ class HiggsfieldClient:
             raise UpstreamPermanent("generate-upload-url: the answer lacks upload_url/public_url") from exc
         headers = slot.get("upload_headers") or {"Content-Type": slot.get("content_type") or content_type}
         # The upload URL is a storage URL, not Higgsfield's API: no credentials go there.
-        await self._call("PUT", upload_url, endpoint="put", content=data, headers=headers)
+        await self._call("PUT", upload_url, endpoint=STORAGE_ENDPOINT, content=data, headers=headers)
         return str(public_url)
 
     async def file_served(self, url: str, *, within: float) -> bool:
@@ -163,25 +180,3 @@ class HiggsfieldClient:
             if exc.status_code == 400:
                 raise CancelRefused(str(exc), status_code=400) from exc
             raise
-
-
-@dataclass(frozen=True, eq=False)
-class Upstream:
-    """Higgsfield in every generation, over one HTTP pool: `default` (HF_API_VERSION) for new
-    submissions, `of(version)` for a task sent with that version."""
-
-    clients: dict[str, HiggsfieldClient]
-    default: HiggsfieldClient
-
-    @classmethod
-    def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Self:
-        clients = {
-            version: HiggsfieldClient(
-                http, settings.upstream_base_url, settings.upstream_credentials, generation
-            )
-            for version, generation in generations(settings.v2_models).items()
-        }
-        return cls(clients, clients[settings.hf_api_version])
-
-    def of(self, version: str) -> HiggsfieldClient:
-        return self.clients[version]

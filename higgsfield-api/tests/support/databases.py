@@ -33,6 +33,7 @@ TABLES = (
     "login_failures",
     "worker_leases",
     "dispatch_state",
+    "account_states",
 )
 
 
