@@ -6,6 +6,8 @@
 # so `PORT=9000 make run` and `TEST_MYSQL_URL=mysql://... make test` work as expected.
 
 SERVICE := higgsfield-api
+# The Python client package of the API: installed into the virtualenv for the tests, linted with the service.
+CLIENT  := higgsfield-client
 VENV    := .venv
 # Paths used after `cd $(SERVICE)`, so they are relative to the service directory.
 PY      := ../$(VENV)/bin/python
@@ -17,6 +19,9 @@ BASE_REQS  := $(SERVICE)/requirements/base.txt
 DEV_REQS   := $(SERVICE)/requirements/dev.txt
 BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP  := $(VENV)/.installed-dev
+CLIENT_STAMP := $(VENV)/.installed-client
+# A change to any of these installs the client package again.
+CLIENT_FILES := $(CLIENT)/pyproject.toml $(wildcard $(CLIENT)/src/higgsfield_client/*.py)
 
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
@@ -41,7 +46,7 @@ run: $(BASE_STAMP) ## create .env if missing, apply the migrations and serve on 
 	cd $(SERVICE) && $(PY) -m src.cli migrate
 	cd $(SERVICE) && exec $(PY) -m src.cli serve
 
-test: $(DEV_STAMP) ## run the tests (PYTEST_ARGS=...; TEST_MYSQL_URL=mysql://... adds MySQL/MariaDB)
+test: $(DEV_STAMP) $(CLIENT_STAMP) ## run the tests (PYTEST_ARGS=...; TEST_MYSQL_URL=mysql://... adds MySQL/MariaDB)
 	cd $(SERVICE) && $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP) ## load the service next to a bare FastAPI app; prints and writes bench/latest.md (BENCH_ARGS=--record: bench/results.md too; TEST_MYSQL_URL adds MySQL)
@@ -50,6 +55,8 @@ bench: $(DEV_STAMP) ## load the service next to a bare FastAPI app; prints and w
 lint: $(DEV_STAMP) lint-deploy ## check the code with ruff (lint rules and formatting) and the deployment files
 	cd $(SERVICE) && $(PY) -m ruff check .
 	cd $(SERVICE) && $(PY) -m ruff format --check .
+	cd $(CLIENT) && $(PY) -m ruff check .
+	cd $(CLIENT) && $(PY) -m ruff format --check .
 
 # Offline: hadolint and the Compose schema come from the dev requirements; promtool from the
 # system (Debian's `prometheus` package), required in CI and skipped with a warning elsewhere.
@@ -70,12 +77,15 @@ lint-deploy: $(DEV_STAMP) ## check the Dockerfile, docker-compose.yaml and the a
 format: $(DEV_STAMP) ## apply ruff's automatic fixes and format the code
 	cd $(SERVICE) && $(PY) -m ruff check --fix-only .
 	cd $(SERVICE) && $(PY) -m ruff format .
+	cd $(CLIENT) && $(PY) -m ruff check --fix-only .
+	cd $(CLIENT) && $(PY) -m ruff format .
 
 migrations: $(BASE_STAMP) ## generate a migration from the model changes
 	cd $(SERVICE) && $(PY) -m tortoise -c src.db.migration_config.TORTOISE_ORM makemigrations
 
 clean: ## remove the virtualenv and the caches (keeps .env and the data)
 	rm -rf $(VENV) $(SERVICE)/.pytest_cache $(SERVICE)/.ruff_cache .pytest_cache .ruff_cache
+	rm -rf $(CLIENT)/.ruff_cache $(CLIENT)/build $(CLIENT)/src/*.egg-info
 	find $(SERVICE) -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The virtualenv: created only when missing (or broken). --clear also drops stale stamps.
@@ -96,4 +106,10 @@ $(BASE_STAMP): $(BASE_REQS) | $(VENV)/bin/python
 # dev.txt includes base.txt: a change to either installs again.
 $(DEV_STAMP): $(DEV_REQS) $(BASE_STAMP) | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet -r $(DEV_REQS)
+	@touch $@
+
+# The client package as its users install it (a copy, not editable): the tests import the installed
+# package. pip builds it with setuptools, which it fetches from the package index like any requirement.
+$(CLIENT_STAMP): $(CLIENT_FILES) $(BASE_STAMP) | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet ./$(CLIENT)
 	@touch $@

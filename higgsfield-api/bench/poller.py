@@ -29,7 +29,7 @@ from src.core.config import Settings
 from src.db.models import Client, Task, TaskStatus
 from src.db.orm import tortoise_config
 from src.jobs.context import JobContext
-from src.upstream.client import Upstream
+from src.upstream.accounts import Accounts
 from src.upstream.poll import poll_in_flight
 
 INSERT_BATCH = 1000
@@ -59,6 +59,7 @@ async def _fill(size: int) -> None:
             duration=5,
             motion_strength=0.5,
             upstream_job_id=f"bench-{n:06d}",
+            upstream_account="default",
             submitted_at=now,
             next_attempt_at=now - timedelta(seconds=1),
         )
@@ -82,7 +83,7 @@ async def one_cycle(url: str, fake_url: str, size: int) -> dict:
             httpx.AsyncClient(base_url=fake_url) as probe,
             open_store(settings) as blobs,
         ):
-            ctx = JobContext(settings, Upstream.from_settings(http, settings), blobs)
+            ctx = JobContext(settings, Accounts.from_settings(http, settings), blobs)
             before = (await probe.get("/reads")).json()["reads"]
             started = time.perf_counter()
             read = await poll_in_flight(ctx)

@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from src import blobs
 from src.auth.router import router as auth_router
-from src.core.config import SANDBOX_PREFIX, Settings
+from src.core.config import SANDBOX_PREFIX, Settings, reveal
 from src.core.log_redaction import install_log_redaction
 from src.db.orm import register_orm
 from src.health.router import router as health_router
@@ -22,7 +22,8 @@ from src.outputs.router import router as outputs_router
 from src.scheduling import build_jobs
 from src.tasks.router import key_before_422
 from src.tasks.router import router as tasks_router
-from src.upstream.client import Upstream
+from src.upstream.account_router import router as account_router
+from src.upstream.accounts import Accounts
 from src.upstream.http_pool import ShardedHttp
 from src.upstream.webhook_router import router as webhook_router
 from src.web.deps import AppState
@@ -37,10 +38,10 @@ DOCS_ASSETS = "/docs/assets"
 
 
 def upstream_http(settings: Settings) -> ShardedHttp:
-    """The one HTTP client for Higgsfield: room for POLL_CONCURRENCY job-set reads plus
-    HF_MAX_CONCURRENCY submissions at once, all kept alive, spread over small pools."""
+    """The one HTTP client for Higgsfield, shared by every account: room for POLL_CONCURRENCY
+    job-set reads plus every account's submissions at once, all kept alive, spread over small pools."""
     timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
-    connections = settings.poll_concurrency + settings.hf_max_concurrency + SPARE_CONNECTIONS
+    connections = settings.poll_concurrency + settings.max_concurrency + SPARE_CONNECTIONS
     return ShardedHttp(connections, timeout=timeout, follow_redirects=False)
 
 
@@ -50,12 +51,15 @@ async def lifespan(settings: Settings) -> AsyncIterator[AppState]:
     state (src/web/deps.py) and closes them in reverse."""
     if settings.sandbox:
         logger.warning(
-            "SANDBOX MODE: no HF_API_KEY/HF_API_SECRET set; tasks go to the built-in fake Higgsfield at %s. "
+            "SANDBOX MODE: neither HF_ACCOUNTS nor HF_API_KEY/HF_API_SECRET is set; tasks go to the built-in "
+            "fake Higgsfield at %s. "
             "No real videos are made.",
             settings.upstream_base_url,
         )
-    version, url = settings.hf_api_version, settings.upstream_base_url
-    logger.info("New tasks go to Higgsfield's %s API at %s (HF_API_VERSION)", version, url)
+    accounts = ", ".join(
+        f"{a.name} ({a.version}, cap {a.cap}{', retired' if a.retired else ''})" for a in settings.accounts
+    )
+    logger.info("Higgsfield at %s with the accounts %s", settings.upstream_base_url, accounts)
     async with (
         blobs.open_store(settings) as blob_store,
         register_orm(settings),
@@ -63,13 +67,14 @@ async def lifespan(settings: Settings) -> AsyncIterator[AppState]:
         # Callbacks to clients: their own client, so they never share hf credentials or timeouts.
         httpx.AsyncClient(timeout=settings.callback_timeout_seconds, follow_redirects=False) as callback_http,
     ):
-        upstream = Upstream.from_settings(http, settings)
-        jobs = build_jobs(JobContext(settings, upstream, blob_store, callbacks_http=callback_http))
+        higgsfield = Accounts.from_settings(http, settings)
+        await higgsfield.prepare()
+        jobs = build_jobs(JobContext(settings, higgsfield, blob_store, callbacks_http=callback_http))
         if settings.catalog_is_local:
             await jobs.catalog.run()  # before the server listens: see motions/refresh.py
         jobs.scheduler.start()
         try:
-            yield AppState(settings=settings, jobs=jobs, upstream=upstream, blobs=blob_store)
+            yield AppState(settings=settings, jobs=jobs, accounts=higgsfield, blobs=blob_store)
         finally:
             # APScheduler's shutdown cancels running coroutine jobs, so first stop new runs and
             # let the ones in flight finish: a submission records its job set before we stop.
@@ -97,7 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app, before_422=key_before_422)
     install_middleware(app, settings)
     # Routes are matched in order: the task routes, which clients call most, come first.
-    routers = (tasks_router, outputs_router, motions_router, auth_router, webhook_router, health_router)
+    routers = (
+        tasks_router,
+        outputs_router,
+        motions_router,
+        auth_router,
+        account_router,
+        webhook_router,
+        health_router,
+    )
     for router in (*routers, metrics_router):
         app.include_router(router)
     # The schema and docs routes come first: a stable sort puts them after ours.
@@ -106,5 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.sandbox:
         from src.sandbox.app import create_sandbox_app
 
-        app.mount(SANDBOX_PREFIX, create_sandbox_app(job_seconds=settings.sandbox_job_seconds))
+        # Each sandbox account with its cap (SANDBOX_ACCOUNTS), beside the default one.
+        accounts = {str(reveal(a.key)): a.cap for a in settings.accounts if settings.sandbox_accounts}
+        app.mount(
+            SANDBOX_PREFIX, create_sandbox_app(job_seconds=settings.sandbox_job_seconds, accounts=accounts)
+        )
     return app

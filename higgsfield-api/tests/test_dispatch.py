@@ -10,7 +10,7 @@ from src.core.clock import utcnow
 from src.db.models import DispatchState, Task
 from src.jobs.context import JobContext
 from src.tasks import service as tasks
-from src.upstream.client import Upstream
+from src.upstream.accounts import Accounts
 from src.upstream.submit import Dispatcher
 from tests.support.app import eventually, make_settings, register, running_app
 from tests.support.tasks import new_task
@@ -119,11 +119,11 @@ async def test_higgsfields_full_is_kept_in_the_database_for_every_process(db_url
         task = await tasks.create(owner["client_id"], new_task("waits"), state["blobs"])
         async with httpx.AsyncClient(timeout=5) as http:
             one, other = (
-                Dispatcher(JobContext(settings, Upstream.from_settings(http, settings), state["blobs"]))
+                Dispatcher(JobContext(settings, Accounts.from_settings(http, settings), state["blobs"]))
                 for _ in range(2)
             )
             assert await one.run() == 0  # the 400: the task is pending again, not failed
-            full = await DispatchState.get(name="dispatch")
+            full = await DispatchState.get(name="default")
             assert full.full_at == 0 and full.full_until > utcnow()
             await Task.filter(id=task["id"]).update(next_attempt_at=utcnow())  # due again at once
             submissions = len(fake.submissions)
@@ -131,9 +131,9 @@ async def test_higgsfields_full_is_kept_in_the_database_for_every_process(db_url
             assert len(fake.submissions) == submissions
             assert (await Task.get(id=task["id"])).lease_owner is None  # not even claimed
             fake.finish(elsewhere.job_set_id)
-            await DispatchState.filter(name="dispatch").update(full_until=utcnow())  # as if it had passed
+            await DispatchState.filter(name="default").update(full_until=utcnow())  # as if it had passed
             assert await other.run() == 1
-        assert (await DispatchState.get(name="dispatch")).full_at is None
+        assert (await DispatchState.get(name="default")).full_at is None
         assert (await Task.get(id=task["id"])).status == "queued"
     assert len(fake.submissions) == submissions + 1
 

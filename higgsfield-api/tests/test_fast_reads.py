@@ -11,7 +11,7 @@ from src.db import fast_reads
 from src.db.models import ApiKey, Task, TaskStatus
 from src.tasks import service as tasks
 from src.tasks.schemas import ANSWER_FIELDS, PUBLIC_COLUMNS
-from src.upstream.submit import busy_slots
+from src.upstream.accounts import busy_slots
 from tests.support.app import make_settings, register, running_app
 from tests.support.images import png
 from tests.support.tasks import new_task
@@ -54,7 +54,9 @@ async def test_busy_slots_count_sent_tasks_and_claimed_pending_ones(db_url, fake
         # Pending: one claimed by a live dispatcher, one whose claim ran out, one unclaimed.
         await Task.filter(id=ids[4]).update(lease_owner="w", lease_until=now + timedelta(minutes=1))
         await Task.filter(id=ids[5]).update(lease_owner="w", lease_until=now - timedelta(minutes=1))
-        assert await busy_slots() == 4
+        await Task.filter(id__in=ids[:6]).update(upstream_account="a")
+        await Task.filter(id=ids[2]).update(upstream_account="b")
+        assert await busy_slots() == {"a": 3, "b": 1}
 
 
 async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
@@ -104,7 +106,14 @@ async def test_each_fast_read_returns_what_its_orm_twin_does(db_url, fake):
             is None
         )
 
+        await Task.filter(id=ids[1]).update(upstream_account="a")
+        await Task.filter(id=ids[3]).update(lease_owner="w", lease_until=utcnow() + timedelta(minutes=1))
         busy = ("submitting", "queued", "in_progress")
-        orm_busy = await Task.filter(status__in=busy).count()
-        orm_busy += await Task.filter(status="pending", lease_until__gte=utcnow()).count()
-        assert await fast_reads.count_busy(busy, "pending", utcnow()) == orm_busy
+        now = utcnow()
+        orm_busy: dict[str | None, int] = {}
+        for account in await Task.filter(status__in=busy).values_list("upstream_account", flat=True):
+            orm_busy[account] = orm_busy.get(account, 0) + 1
+        leased = Task.filter(status="pending", lease_until__gte=now)
+        for account in await leased.values_list("upstream_account", flat=True):
+            orm_busy[account] = orm_busy.get(account, 0) + 1
+        assert await fast_reads.busy_by_account(busy, "pending", now) == orm_busy == {"a": 1, None: 1}

@@ -13,7 +13,12 @@ from tests.support.app import HEALTH_UUID, make_settings, running_app
 async def test_health_is_ok_with_the_right_uuid(service):
     response = await service.client.get(f"/health/{HEALTH_UUID}")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "scheduler": "running"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": "running",
+        "accounts": {"default": "active"},
+    }
 
 
 async def test_any_other_uuid_is_the_same_404_as_an_unknown_path(service):
@@ -41,7 +46,12 @@ async def test_health_is_503_when_the_database_is_gone(tmp_path, fake):
         shutil.rmtree(folder)
         response = await client.get(f"/health/{HEALTH_UUID}")
         assert response.status_code == 503
-        assert response.json() == {"status": "degraded", "database": "unreachable", "scheduler": "running"}
+        assert response.json() == {
+            "status": "degraded",
+            "database": "unreachable",
+            "scheduler": "running",
+            "accounts": {},
+        }
         folder.mkdir()  # let the shutdown close cleanly
 
 
@@ -49,4 +59,9 @@ async def test_health_names_a_stopped_scheduler(service):
     service.state["jobs"].scheduler.shutdown(wait=False)
     response = await service.client.get(f"/health/{HEALTH_UUID}")
     assert response.status_code == 503
-    assert response.json() == {"status": "degraded", "database": "ok", "scheduler": "stopped"}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "scheduler": "stopped",
+        "accounts": {"default": "active"},
+    }

@@ -13,7 +13,7 @@ from src.core.clock import utcnow
 from src.db.models import Task, TaskStatus
 from src.jobs.context import JobContext
 from src.tasks import service as tasks
-from src.upstream.client import Upstream
+from src.upstream.accounts import Accounts
 from src.upstream.submit import UNKNOWN_OUTCOME, Dispatcher
 from src.upstream.tidy_up import tidy_up
 from tests.support.app import GENERATIONS, eventually, make_settings, register, running_app
@@ -220,12 +220,13 @@ async def test_transient_upstream_errors_are_retried_until_success(service, api_
     assert (await Task.get(id=task["id"])).attempts >= 3
 
 
-async def test_a_refusal_by_higgsfield_fails_the_task_with_its_reason(service, api_key):
-    service.fake.fail_next("dop", [403], detail="Not enough credits")
+async def test_a_refusal_of_the_task_by_higgsfield_fails_it_with_its_reason(service, api_key):
+    """A refusal of the task itself (a 4xx other than the account's 401/403: see test_accounts.py)."""
+    service.fake.fail_next("dop", [422], detail="The image is too small")
     task = await create(service, api_key)
     done = await final(service.client, api_key, task["id"])
     assert done["status"] == "failed"
-    assert "Not enough credits" in done["error"]
+    assert "The image is too small" in done["error"]
     assert service.fake.submissions == []
 
 
@@ -335,7 +336,7 @@ async def test_two_schedulers_on_one_database_submit_each_task_once(service):
     async with httpx.AsyncClient(timeout=5) as http:
         blobs = service.state["blobs"]
         dispatchers = [
-            Dispatcher(JobContext(settings, Upstream.from_settings(http, settings), blobs)) for _ in range(2)
+            Dispatcher(JobContext(settings, Accounts.from_settings(http, settings), blobs)) for _ in range(2)
         ]
         for _ in range(3):
             await asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers for _ in range(2)))
@@ -357,13 +358,18 @@ async def test_a_round_with_every_slot_taken_claims_nothing_and_leaves_the_tidy_
     busy, waiting, lost = [
         (await tasks.create(client_id, new, service.state["blobs"]))["id"] for _ in range(3)
     ]
-    await Task.filter(id=busy).update(status=TaskStatus.QUEUED, upstream_job_id="js-1")
+    await Task.filter(id=busy).update(
+        status=TaskStatus.QUEUED, upstream_job_id="js-1", upstream_account="default"
+    )
     await Task.filter(id=lost).update(
-        status=TaskStatus.SUBMITTING, lease_owner="dead", lease_until=utcnow() - timedelta(seconds=1)
+        status=TaskStatus.SUBMITTING,
+        upstream_account="default",
+        lease_owner="dead",
+        lease_until=utcnow() - timedelta(seconds=1),
     )
     settings = service.settings.model_copy(update={"hf_max_concurrency": 2})
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = JobContext(settings, Upstream.from_settings(http, settings), service.state["blobs"])
+        ctx = JobContext(settings, Accounts.from_settings(http, settings), service.state["blobs"])
         submissions = len(service.fake.submissions)
         assert await Dispatcher(ctx).run() == 0
         assert (await Task.get(id=lost)).status == TaskStatus.SUBMITTING

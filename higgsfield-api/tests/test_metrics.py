@@ -120,10 +120,18 @@ async def test_higgsfield_refusing_the_account_is_counted_by_endpoint_and_status
     series = {"endpoint": "dop", "status": "403"}
     before = await metric(service, "hfapi_upstream_refusals_total", **series)
     service.fake.fail_next("dop", [403], detail="Not enough credits")
-    await until_status(service, api_key, await create(service, api_key), "failed")
+    task_id = await create(service, api_key)
+
+    async def paused() -> bool:
+        return await metric(service, "hfapi_account_state", account="default", state="paused") == 1
+
+    await eventually(paused, what="the account to be paused")
     assert await metric(service, "hfapi_upstream_refusals_total", **series) == before + 1
     # A refusal is still a permanent outcome among the calls.
     assert await metric(service, "hfapi_upstream_requests_total", endpoint="dop", outcome="permanent") >= 1
+    # The account is paused, not the task failed: it waits for an account that takes it.
+    assert (await Task.get(id=task_id)).status == TaskStatus.PENDING
+    assert await metric(service, "hfapi_account_slots", account="default", slots="free") == 0
 
 
 async def test_callback_attempts_are_counted_by_outcome(service, api_key, receiver):

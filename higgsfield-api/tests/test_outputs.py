@@ -167,7 +167,7 @@ async def test_zero_retention_keeps_copies_for_ever(db_url, fake):
         task_id = await create(client, key)
         await copied(client, key, task_id)
         await Task.filter(id=task_id).update(output_stored_at=utcnow() - timedelta(days=3650))
-        assert await expire_copies(JobContext(settings, state["upstream"], state["blobs"])) == 0
+        assert await expire_copies(JobContext(settings, state["accounts"], state["blobs"])) == 0
         assert (await Task.get(id=task_id)).output_state == "stored"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -185,3 +186,106 @@ def test_two_processes_on_one_database_send_each_task_once_and_call_back_once(
     assert len(prompts) == count == len(set(prompts))
     delivered = [hit.headers["webhook-id"] for hit in receiver.hits()]
     assert sorted(delivered) == sorted(f"msg_{task_id}" for task_id in ids)
+
+
+def create_tasks(clients: list[httpx.Client], key: str, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        response = clients[n % len(clients)].post(
+            I2V,
+            headers={"X-API-KEY": key},
+            files={"image": ("in.png", png(), "image/png")},
+            data={"prompt": f"task {n}"},
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def register_and_wait_for_the_catalog(clients: list[httpx.Client]) -> str:
+    registered = clients[0].post(
+        "/api/auth/registration",
+        json={"login": "accounts", "password": PASSWORD},
+        headers={"X-ADMIN-TOKEN": ADMIN_TOKEN},
+    )
+    assert registered.status_code == 201, registered.text
+    key = registered.json()["api_key"]
+    deadline = time.monotonic() + 20
+    for client in clients:
+        while not client.get("/api/higgsfield/motions", headers={"X-API-KEY": key}).json():
+            assert time.monotonic() < deadline, "the catalog never loaded"
+            time.sleep(0.2)
+    return key
+
+
+def test_two_processes_on_one_database_hold_each_accounts_cap_together(tmp_path, db_url, fake):
+    """Two replicas, two accounts with caps 2 and 3, a backlog of 30 created through both: the
+    sandbox never sees more than an account's cap at once (it would have answered Higgsfield's
+    400, and a task would have been sent more than once or later), and sees both caps reached."""
+    fake.settings.reads_per_step, fake.settings.job_seconds = None, 0.5
+    fake.settings.accounts = {"key-a": 2, "key-b": 3}
+    accounts = [
+        {"name": "a", "key": "key-a", "secret": "test-secret", "max_concurrency": 2},
+        {"name": "b", "key": "key-b", "secret": "test-secret", "max_concurrency": 3},
+    ]
+    common = {
+        "DATABASE_URL": db_url,
+        "HF_ACCOUNTS": json.dumps(accounts),
+        "HF_BASE_URL": fake.url,
+        "POLL_INTERVAL_SECONDS": 0.1,
+        "RETRY_BASE_SECONDS": 0.1,
+        "RATE_LIMIT_PER_MINUTE": 1000,
+    }
+    log = tmp_path / "servers.log"
+    servers = [ServerProcess(service_env(PORT=free_port(), **common), log) for _ in range(2)]
+    count = 30
+    try:
+        for server in servers:
+            server.wait_ready()
+        clients = [httpx.Client(base_url=server.url, timeout=10) for server in servers]
+        key = register_and_wait_for_the_catalog(clients)
+        ids = create_tasks(clients, key, count)
+        statuses = [
+            wait_final(clients[n % 2], key, task_id, timeout=120)["status"] for n, task_id in enumerate(ids)
+        ]
+        for client in clients:
+            client.close()
+    finally:
+        for server in servers:
+            server.stop()
+    assert statuses == ["completed"] * count
+    assert fake.max_live_by_account == {"key-a": 2, "key-b": 3}
+    assert fake.calls["dop"] == count == len(set(fake.prompts))
+
+
+def test_the_sandbox_runs_several_accounts_each_with_its_cap(tmp_path):
+    """`SANDBOX_ACCOUNTS=a:1,b:2 make run`: the service sends with both sandbox accounts, and the
+    admin view lists them."""
+    database = tmp_path / "service.sqlite3"
+    env = service_env(
+        PORT=free_port(),
+        SQLITE_PATH=database,
+        SANDBOX_JOB_SECONDS=0.5,
+        POLL_INTERVAL_SECONDS=0.2,
+        SANDBOX_ACCOUNTS="a:1,b:2",
+    )
+    log = tmp_path / "server.log"
+    run_cli("migrate", env, log)
+    server = ServerProcess(env, log)
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            key = register_and_wait_for_the_catalog([client])
+            ids = create_tasks([client], key, 6)
+            statuses = [wait_final(client, key, task_id)["status"] for task_id in ids]
+            view = client.get("/api/admin/accounts", headers={"X-ADMIN-TOKEN": ADMIN_TOKEN}).json()
+    finally:
+        server.stop()
+    assert statuses == ["completed"] * 6
+    assert [(a["name"], a["max_concurrency"], a["state"]) for a in view["accounts"]] == [
+        ("a", 1, "active"),
+        ("b", 2, "active"),
+    ]
+    with sqlite3.connect(database) as conn:
+        used = {row[0] for row in conn.execute("SELECT upstream_account FROM tasks")}
+    assert used == {"a", "b"}

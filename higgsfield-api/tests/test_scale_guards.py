@@ -10,7 +10,7 @@ import httpx
 from src.core.clock import utcnow
 from src.db.models import Task, TaskStatus
 from src.jobs.context import JobContext
-from src.upstream.client import Upstream
+from src.upstream.accounts import Accounts
 from src.upstream.http_pool import ShardedHttp
 from src.upstream.poll import poll_in_flight
 from src.web.upload_budget import ByteBudget
@@ -42,6 +42,7 @@ async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_i
             duration=5,
             motion_strength=0.5,
             upstream_job_id=job.job_set_id,
+            upstream_account="default",
             submitted_at=now,
             next_attempt_at=now,
         )
@@ -50,7 +51,7 @@ async def test_a_poll_round_reads_each_due_task_once_even_when_it_outlasts_the_i
     )
     reads_before = service.fake.job_set_reads
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = JobContext(settings, Upstream.from_settings(http, settings), service.state["blobs"])
+        ctx = JobContext(settings, Accounts.from_settings(http, settings), service.state["blobs"])
         read = await asyncio.wait_for(poll_in_flight(ctx), timeout=30)  # a guard against a hang only
     assert read == IN_FLIGHT
     assert service.fake.job_set_reads - reads_before == IN_FLIGHT

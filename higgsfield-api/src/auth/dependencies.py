@@ -1,7 +1,7 @@
 """The callers' credentials as dependencies: a client's API key, the admin token."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -26,6 +26,14 @@ class ClientKey(APIKeyHeader):
         return await auth.authenticate(request.headers.get(API_KEY))
 
 
+class LiveKey(APIKeyHeader):
+    """The X-API-KEY scheme, whose dependency is the key in use (`auth.live_key`): for the calls about
+    the key or its client themselves."""
+
+    async def __call__(self, request: Request) -> dict[str, Any]:  # type: ignore[override]
+        return await auth.live_key(request.headers.get(API_KEY))
+
+
 # Distinct scheme names: both would otherwise be "APIKeyHeader" in OpenAPI, and one would hide the other.
 api_key_header = APIKeyHeader(**API_KEY_SCHEME)
 admin_token_header = APIKeyHeader(
@@ -33,6 +41,7 @@ admin_token_header = APIKeyHeader(
 )
 ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
 CurrentClientId = Annotated[uuid.UUID, Security(ClientKey(**API_KEY_SCHEME))]
+CurrentKey = Annotated[dict[str, Any], Security(LiveKey(**API_KEY_SCHEME))]
 
 
 async def require_admin(

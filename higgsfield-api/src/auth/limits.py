@@ -8,6 +8,7 @@ from typing import Any
 
 from tortoise.models import Model
 
+from src.auth.schemas import RateLimitOut
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.core.errors import RateLimited
@@ -34,6 +35,18 @@ async def check_create_rate(client_id: uuid.UUID, settings: Settings) -> None:
         raise RateLimited(
             f"Rate limit: at most {limit} tasks a minute; try again in {wait} s", retry_after=wait
         )
+
+
+async def create_rate(client_id: uuid.UUID, settings: Settings) -> RateLimitOut:
+    """Where the client stands against the create limit: the creations of the last minute, as
+    `check_create_rate` counts them (at most `limit` of them, newest first)."""
+    limit, window, now = settings.rate_limit_per_minute, timedelta(minutes=1), utcnow()
+    in_window = Task.filter(client_id=client_id, created_at__gte=now - window).order_by("-created_at")
+    moments = await in_window.limit(limit).values_list("created_at", flat=True)
+    resets = math.ceil((moments[-1] + window - now).total_seconds()) if moments else 0
+    return RateLimitOut(
+        per_minute=limit, remaining=max(0, limit - len(moments)), resets_in_seconds=max(0, resets)
+    )
 
 
 async def check_login_allowed(login: str, settings: Settings) -> None:

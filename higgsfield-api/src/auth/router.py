@@ -1,12 +1,12 @@
-"""/api/auth: registration, login, logout and disabling a client."""
+"""/api/auth: registration, login, logout, the caller's own client (`/me`) and disabling a client."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
 from src.auth import service as auth
-from src.auth.dependencies import AdminToken, ApiKeyHeader
-from src.auth.schemas import LOGIN_PATTERN, Credentials, IssuedCredentialsOut
+from src.auth.dependencies import AdminToken, ApiKeyHeader, CurrentKey
+from src.auth.schemas import LOGIN_PATTERN, CallbackIn, Credentials, IssuedCredentialsOut, MeOut
 from src.web.deps import BlobsDep, SettingsDep
 from src.web.responses import ADMIN_REQUIRED, API_KEY_REQUIRED, UNPARSABLE_BODY, error
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     responses={**UNPARSABLE_BODY, **ADMIN_REQUIRED, 409: error("Login taken")},
 )
 async def register(body: Credentials) -> IssuedCredentialsOut:
-    return await auth.register(body.login, body.password)
+    return await auth.register(body.name, body.password)
 
 
 @router.post(
@@ -34,7 +34,7 @@ async def register(body: Credentials) -> IssuedCredentialsOut:
     },
 )
 async def login(body: Credentials, settings: SettingsDep) -> IssuedCredentialsOut:
-    return await auth.login(body.login, body.password, settings)
+    return await auth.login(body.name, body.password, settings)
 
 
 @router.post(
@@ -46,6 +46,37 @@ async def login(body: Credentials, settings: SettingsDep) -> IssuedCredentialsOu
 )
 async def logout(api_key: ApiKeyHeader) -> None:
     await auth.revoke_key(api_key)
+
+
+@router.get(
+    "/me",
+    response_model=MeOut,
+    responses=API_KEY_REQUIRED,
+    summary="Who the API key belongs to: login, default callback, rate limit left; never a secret",
+)
+async def who_am_i(key: CurrentKey, settings: SettingsDep) -> MeOut:
+    return await auth.me(key, settings)
+
+
+@router.put(
+    "/me/callback",
+    response_model=MeOut,
+    responses={**UNPARSABLE_BODY, **API_KEY_REQUIRED},
+    summary="Set the callback URL of the tasks created without callback_url",
+)
+async def set_default_callback(body: CallbackIn, key: CurrentKey, settings: SettingsDep) -> MeOut:
+    return await auth.set_default_callback(key, str(body.url), settings)
+
+
+@router.delete(
+    "/me/callback",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=API_KEY_REQUIRED,
+    summary="Clear the default callback URL (also when none is set)",
+)
+async def clear_default_callback(key: CurrentKey) -> None:
+    await auth.clear_default_callback(key["client_id"])
 
 
 @router.post(

@@ -9,8 +9,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from src.auth import limits
-from src.auth.schemas import IssuedCredentialsOut
+from src.auth.schemas import IssuedCredentialsOut, MeOut
 from src.blobs import BlobStore
+from src.callbacks import destinations
 from src.core import security
 from src.core.clock import utcnow
 from src.core.config import Settings
@@ -62,17 +63,46 @@ async def _issue_key(client: Client) -> IssuedCredentialsOut:
     )
 
 
-async def authenticate(api_key: str | None) -> uuid.UUID:
-    """The id of the client owning this key: one indexed query (a SHA-256, never a slow hash),
-    and a write at most once a minute."""
+async def live_key(api_key: str | None) -> dict[str, Any]:
+    """The key's `{id, client_id, last_used_at, created_at}` while it is live: one indexed query (a
+    SHA-256, never a slow hash), and a write at most once a minute."""
     if not api_key:
         raise Unauthorized(INVALID_KEY)
     live = ApiKey.filter(key_hash=security.hash_api_key(api_key), revoked_at=None, client__disabled_at=None)
-    keys = await live.values("id", "client_id", "last_used_at")
+    keys = await live.values("id", "client_id", "last_used_at", "created_at")
     if not keys:
         raise Unauthorized(INVALID_KEY)
     await touch_key(keys[0])
-    return keys[0]["client_id"]
+    return keys[0]
+
+
+async def authenticate(api_key: str | None) -> uuid.UUID:
+    """The id of the client owning this key (see `live_key`)."""
+    return (await live_key(api_key))["client_id"]
+
+
+async def me(key: dict[str, Any], settings: Settings) -> MeOut:
+    """The client of a live key (from `live_key`) as GET /api/auth/me shows it."""
+    client = await Client.get(id=key["client_id"])
+    return MeOut(
+        client_id=client.id,
+        login=client.login,
+        created_at=client.created_at,
+        callback_url=client.callback_url,
+        key_issued_at=key["created_at"],
+        rate_limit=await limits.create_rate(client.id, settings),
+    )
+
+
+async def set_default_callback(key: dict[str, Any], url: str, settings: Settings) -> MeOut:
+    """The callback URL of the client's tasks created without one, checked as a create's `callback_url`."""
+    await destinations.refuse_unreachable(url, "url", allow_private=settings.callback_allow_private)
+    await Client.filter(id=key["client_id"]).update(callback_url=url)
+    return await me(key, settings)
+
+
+async def clear_default_callback(client_id: uuid.UUID) -> None:
+    await Client.filter(id=client_id).update(callback_url=None)
 
 
 async def touch_key(key: dict[str, Any]) -> None:

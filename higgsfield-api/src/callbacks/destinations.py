@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from src.core.errors import InvalidField
+
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
 # How long a create waits for the resolver before accepting a name (checked again at delivery).
 CREATE_RESOLVE_SECONDS = 2.0
@@ -96,3 +98,10 @@ async def problem(url: str | None, *, resolve_within: float) -> str | None:
     if any(not is_public(address) for address in addresses):
         return RESOLVES_PRIVATE
     return None
+
+
+async def refuse_unreachable(url: str | None, field: str, *, allow_private: bool) -> None:
+    """A 422 naming `field` when the service may not POST to `url` (judged as `problem` does, waiting
+    at most CREATE_RESOLVE_SECONDS for the resolver); nothing to check with CALLBACK_ALLOW_PRIVATE."""
+    if not allow_private and (found := await problem(url, resolve_within=CREATE_RESOLVE_SECONDS)):
+        raise InvalidField(field, found)

@@ -1,6 +1,7 @@
 """The one settings object: environment variables first, then the repository's `.env`. What each
 setting means is in docs/configuration.md."""
 
+import json
 from contextlib import suppress
 from datetime import timedelta
 from functools import cached_property
@@ -8,8 +9,18 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import quote
 
-from pydantic import BeforeValidator, Field, SecretStr, computed_field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]  # higgsfield-api/
 REPO_DIR = SERVICE_DIR.parent
@@ -21,6 +32,10 @@ DEFAULT_V2_MODELS: dict[str, str] = {
 API_MODELS = ("lite", "standard", "turbo")
 SANDBOX_PREFIX = "/sandbox"
 SANDBOX_CREDENTIAL = "sandbox"
+# The account of HF_API_KEY/HF_API_SECRET, and of the sandbox without SANDBOX_ACCOUNTS; migration
+# 0013 gives this name to the tasks sent before accounts existed.
+SHORTHAND_ACCOUNT = "default"
+ACCOUNT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
 MIB = 1024 * 1024
 MIN_ADMIN_TOKEN_LENGTH = 32
@@ -37,10 +52,68 @@ def _seconds_or_iso(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
+AccountName = Annotated[str, StringConstraints(pattern=ACCOUNT_NAME_PATTERN)]
+
+
+def _json_list(value: object) -> object:
+    """HF_ACCOUNTS as the environment gives it: JSON text (a bad one is a one-line error too)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError(
+                'must be a JSON list of accounts: [{"name": ..., "key": ..., "secret": ...}]'
+            ) from None
+    return value
+
+
+def _sandbox_accounts(value: object) -> object:
+    """SANDBOX_ACCOUNTS="a:2,b:3": account names and their caps."""
+    if not isinstance(value, str):
+        return value
+    accounts: dict[str, object] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, _, cap = entry.partition(":")
+        if name.strip() in accounts:
+            raise ValueError(f"names the account {name.strip()!r} twice")
+        accounts[name.strip()] = cap.strip() or None
+    return accounts
 
 
 def reveal(secret: SecretStr | None) -> str | None:
     return None if secret is None else secret.get_secret_value()
+
+
+class Account(BaseModel):
+    """One Higgsfield account: an entry of HF_ACCOUNTS (`api_version` and `max_concurrency` default
+    to HF_API_VERSION and HF_MAX_CONCURRENCY), the HF_API_KEY shorthand, or a sandbox account.
+    A `retired` account gets no new task; the tasks it has are still followed to their end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    name: AccountName
+    key: SecretStr
+    secret: SecretStr
+    api_version: Literal["v1", "v2"] | None = None
+    max_concurrency: int | None = Field(None, ge=1)
+    retired: bool = False
+
+    @field_validator("key", "secret")
+    @classmethod
+    def _set(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @property
+    def cap(self) -> int:
+        assert self.max_concurrency is not None  # noqa: S101 - Settings.accounts fills it in
+        return self.max_concurrency
+
+    @property
+    def version(self) -> str:
+        assert self.api_version is not None  # noqa: S101 - Settings.accounts fills it in
+        return self.api_version
 
 
 class Settings(BaseSettings):
@@ -94,6 +167,10 @@ class Settings(BaseSettings):
     # A status read's own timeout: the poller's claim on a task being read lasts this plus a margin.
     hf_status_timeout_seconds: float = Field(5.0, gt=0)
     hf_max_concurrency: int = Field(4, ge=1)
+    # Several accounts (a JSON list of `Account`s); instead of HF_API_KEY/HF_API_SECRET.
+    hf_accounts: Annotated[list[Account] | None, NoDecode, BeforeValidator(_json_list)] = None
+    # A paused account (Higgsfield answered 401 or 403) is tried again after this long.
+    hf_account_pause_seconds: float = Field(300.0, gt=0)
 
     # Scheduling
     poll_interval_seconds: float = Field(10.0, gt=0)
@@ -135,6 +212,10 @@ class Settings(BaseSettings):
 
     # Sandbox upstream (used only without Higgsfield credentials)
     sandbox_job_seconds: float = Field(6.0, ge=0)
+    # "a:2,b:3": the sandbox runs these accounts, each with its cap (Higgsfield's 400 past it).
+    sandbox_accounts: Annotated[
+        dict[AccountName, Annotated[int, Field(ge=1)]] | None, NoDecode, BeforeValidator(_sandbox_accounts)
+    ] = None
 
     @field_validator("admin_token")
     @classmethod
@@ -153,11 +234,22 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials_come_in_pairs(self) -> Self:
+    def _one_form_of_credentials(self) -> Self:
         if bool(self.hf_api_key) != bool(self.hf_api_secret):
             raise ValueError(
                 "HF_API_KEY and HF_API_SECRET must be set together (or both left unset for the sandbox)"
             )
+        if self.hf_accounts is not None and self.hf_api_key:
+            raise ValueError("set either HF_ACCOUNTS or HF_API_KEY/HF_API_SECRET, not both")
+        if self.hf_accounts is not None:
+            if not self.hf_accounts:
+                raise ValueError("HF_ACCOUNTS is an empty list: name at least one account")
+            names = [account.name for account in self.hf_accounts]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"HF_ACCOUNTS names {', '.join(twice)} more than once")
+            if all(account.retired for account in self.hf_accounts):
+                raise ValueError("HF_ACCOUNTS has only retired accounts: no new task could be sent")
         return self
 
     @field_validator("hf_v2_models")
@@ -175,8 +267,9 @@ class Settings(BaseSettings):
 
     @property
     def offered_models(self) -> tuple[str, ...]:
-        """The API's model names a new task may ask for with HF_API_VERSION."""
-        if self.hf_api_version == "v1":
+        """The API's model names a new task may ask for: those every account's generation offers,
+        as any account may send it."""
+        if "v2" not in self.api_versions:
             return API_MODELS
         return tuple(name for name in API_MODELS if name in self.v2_models)
 
@@ -184,12 +277,43 @@ class Settings(BaseSettings):
     @property
     def sandbox(self) -> bool:
         """No Higgsfield credentials: talk to the built-in sandbox instead."""
-        return not (self.hf_api_key and self.hf_api_secret)
+        return not (self.hf_api_key and self.hf_api_secret) and not self.hf_accounts
+
+    @property
+    def accounts(self) -> tuple[Account, ...]:
+        """Every account, in the order configured, each with its generation and cap filled in."""
+        defaults = {"api_version": self.hf_api_version, "max_concurrency": self.hf_max_concurrency}
+        if self.hf_accounts:
+            given = self.hf_accounts
+        elif not self.sandbox:
+            given = [Account(name=SHORTHAND_ACCOUNT, key=self.hf_api_key, secret=self.hf_api_secret)]  # type: ignore[arg-type]
+        elif self.sandbox_accounts:
+            given = [
+                Account(
+                    name=name,
+                    key=SecretStr(f"{SANDBOX_CREDENTIAL}-{name}"),
+                    secret=SecretStr(SANDBOX_CREDENTIAL),
+                    max_concurrency=cap,
+                )
+                for name, cap in self.sandbox_accounts.items()
+            ]
+        else:
+            credential = SecretStr(SANDBOX_CREDENTIAL)
+            given = [Account(name=SHORTHAND_ACCOUNT, key=credential, secret=credential)]
+        return tuple(
+            account.model_copy(update={k: v for k, v in defaults.items() if getattr(account, k) is None})
+            for account in given
+        )
+
+    @property
+    def api_versions(self) -> frozenset[str]:
+        """The generations new tasks may be sent with (those of the accounts that take new tasks)."""
+        return frozenset(account.version for account in self.accounts if not account.retired)
 
     @property
     def catalog_is_local(self) -> bool:
         """The motion catalog is the built-in list: the sandbox serves it, and v2 has no catalog."""
-        return self.sandbox or self.hf_api_version == "v2"
+        return self.sandbox or "v1" not in self.api_versions
 
     @property
     def upstream_base_url(self) -> str:
@@ -198,10 +322,9 @@ class Settings(BaseSettings):
         return self.hf_base_url.rstrip("/")
 
     @property
-    def upstream_credentials(self) -> tuple[str, str]:
-        if self.sandbox:
-            return SANDBOX_CREDENTIAL, SANDBOX_CREDENTIAL
-        return str(reveal(self.hf_api_key)), str(reveal(self.hf_api_secret))
+    def max_concurrency(self) -> int:
+        """Tasks with Higgsfield at once, all accounts together."""
+        return sum(account.cap for account in self.accounts)
 
     @property
     def hf_webhook_url(self) -> str | None:

@@ -5,8 +5,8 @@ through the ORM.
 - TASK_FOR_KEY (`GET /i2v/{id}`, the call clients make most): the caller's key and the task in
   one join, where the ORM would read the key, then the task.
 - PAGE_FOR_KEY (`GET /i2v/`): the key and a page of its client's tasks, newest first, in one join.
-- COUNT_BUSY (every dispatch round): the busy upstream slots as two counts added up, each a range
-  of an index on status (with an OR, SQLite reads every row).
+- BUSY_BY_ACCOUNT (every dispatch round): the busy upstream slots of each account as two grouped
+  counts, each a range of an index on status (with an OR, SQLite reads every row).
 
 They run on the ORM's own connection (`execute_query_dict`), values as parameters, and their rows
 come back as the ORM's `.values()` gives them: tests/test_fast_reads.py checks each read against
@@ -48,13 +48,15 @@ PAGE_FOR_KEY = (
 )
 STATUS_IN = " AND t.status IN ({marks})"
 AFTER = " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
-# Parameters: the statuses, the leased status, now.
-COUNT_BUSY = (
-    "SELECT (SELECT COUNT(*) FROM tasks WHERE status IN ({marks})) "
-    "+ (SELECT COUNT(*) FROM tasks WHERE status = ? AND lease_until >= ?) AS busy"
+# Parameters: the statuses, the leased status, now. An account may come in both halves.
+BUSY_BY_ACCOUNT = (
+    "SELECT upstream_account AS account, COUNT(*) AS busy FROM tasks WHERE status IN ({marks}) "
+    "GROUP BY upstream_account UNION ALL "
+    "SELECT upstream_account AS account, COUNT(*) AS busy FROM tasks WHERE status = ? AND lease_until >= ? "
+    "GROUP BY upstream_account"
 )
 
-# The stored forms that differ from the ORM's: datetimes (text), the id (text), the flags (0/1).
+# The stored forms that differ from the ORM's: datetimes (text), the ids (text), the flags (0/1).
 TASK_DATETIMES = (
     "created_at",
     "updated_at",
@@ -64,6 +66,7 @@ TASK_DATETIMES = (
     "output_stored_at",
 )
 TASK_FLAGS = ("callback_delivered", "enhance_prompt")
+TASK_UUIDS = ("id", "retry_of")
 
 
 def _marks(count: int) -> str:
@@ -103,8 +106,9 @@ def _split(record: dict[str, Any], names: tuple[str, ...]) -> tuple[dict[str, An
         "client_id": uuid.UUID(row.pop("key_client_id")),
         "last_used_at": _utc(row.pop("key_last_used_at")),
     }
-    if "id" in row:
-        row["id"] = uuid.UUID(row["id"])
+    for name in TASK_UUIDS:
+        if row.get(name) is not None:
+            row[name] = uuid.UUID(row[name])
     for name in TASK_FLAGS:
         if name in row:
             row[name] = bool(row[name])
@@ -151,7 +155,13 @@ async def page_for_key(
     return [task for task, _key in split], split[0][1]
 
 
-async def count_busy(statuses: tuple[str, ...], leased_status: str, now: datetime) -> int:
-    """Tasks in one of `statuses`, plus those in `leased_status` whose lease runs past `now`."""
-    rows = await _rows(COUNT_BUSY.format(marks=_marks(len(statuses))), [*statuses, leased_status, now])
-    return int(rows[0]["busy"])
+async def busy_by_account(
+    statuses: tuple[str, ...], leased_status: str, now: datetime
+) -> dict[str | None, int]:
+    """Per account (`upstream_account`), its tasks in one of `statuses`, plus those in `leased_status`
+    whose lease runs past `now`."""
+    sql = BUSY_BY_ACCOUNT.format(marks=_marks(len(statuses)))
+    busy: dict[str | None, int] = {}
+    for row in await _rows(sql, [*statuses, leased_status, now]):
+        busy[row["account"]] = busy.get(row["account"], 0) + int(row["busy"])
+    return busy

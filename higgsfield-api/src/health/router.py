@@ -1,4 +1,6 @@
-"""GET /health/{uuid}: the database and the scheduler, behind a secret path segment."""
+"""GET /health/{uuid}: the database, the scheduler and the Higgsfield accounts, behind a secret
+path segment. A paused account is named; the service is degraded only when every account that
+takes new tasks is paused (nothing can be sent)."""
 
 import asyncio
 import logging
@@ -10,7 +12,7 @@ from src.core.config import reveal
 from src.core.errors import NotFound
 from src.core.security import same_secret
 from src.db.models import Motion
-from src.web.deps import JobsDep, SettingsDep
+from src.web.deps import AccountsDep, JobsDep, SettingsDep
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -30,11 +32,19 @@ async def check_database() -> str:
 
 
 @router.get("/health/{check_id}", include_in_schema=False)
-async def health(check_id: str, settings: SettingsDep, jobs: JobsDep) -> JSONResponse:
+async def health(check_id: str, settings: SettingsDep, jobs: JobsDep, accounts: AccountsDep) -> JSONResponse:
     if not same_secret(check_id, reveal(settings.uuid_test_check)):
         raise NotFound("Not Found")
     database = await check_database()
     scheduler = "running" if jobs.running else "stopped"
-    ok = database == "ok" and scheduler == "running"
-    body = {"status": "ok" if ok else "degraded", "database": database, "scheduler": scheduler}
+    states = {status.name: status.state for status in await accounts.statuses()} if database == "ok" else {}
+    taking = [state for state in states.values() if state != "retired"]
+    all_paused = bool(taking) and all(state == "paused" for state in taking)
+    ok = database == "ok" and scheduler == "running" and not all_paused
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": database,
+        "scheduler": scheduler,
+        "accounts": states,
+    }
     return JSONResponse(body, status_code=200 if ok else 503)

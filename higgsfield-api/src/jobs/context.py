@@ -17,7 +17,7 @@ from src.core.config import Settings
 
 if TYPE_CHECKING:  # the jobs layer sits below the packages that use it
     from src.blobs import BlobStore
-    from src.upstream.client import Upstream
+    from src.upstream.accounts import Accounts
 
 
 def new_worker_id() -> str:
@@ -27,7 +27,7 @@ def new_worker_id() -> str:
 @dataclass(frozen=True, slots=True)
 class JobContext:
     settings: Settings
-    higgsfield: Upstream
+    higgsfield: Accounts
     blobs: BlobStore
     worker_id: str = field(default_factory=new_worker_id)
     # Callbacks to clients go through a client of their own: other timeouts, never hf credentials.

@@ -1,8 +1,12 @@
 """The task gauges, read from the database when Prometheus scrapes: tasks change in several
-processes, and one GROUP BY over the status index is cheap at scrape intervals."""
+processes, and one GROUP BY over the status index is cheap at scrape intervals. The accounts'
+slots and states come with them (read by `Accounts.statuses`, from the same tables)."""
+
+from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -11,6 +15,11 @@ from tortoise.functions import Count, Min
 from src.callbacks.delivery import due_filter
 from src.core.clock import utcnow
 from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
+
+if TYPE_CHECKING:
+    from src.upstream.accounts import AccountStatus
+
+ACCOUNT_STATES = ("active", "paused", "retired")
 
 
 @dataclass
@@ -21,7 +30,27 @@ class TaskGauges(Collector):
         return iter(self.families)
 
 
-async def read_task_gauges() -> TaskGauges:
+def account_gauges(accounts: list[AccountStatus]) -> list[GaugeMetricFamily]:
+    slots = GaugeMetricFamily(
+        "hfapi_account_slots",
+        "Each Higgsfield account's slots: busy (tasks being sent or with Higgsfield) and free (0 while "
+        "paused or retired)",
+        labels=["account", "slots"],
+    )
+    states = GaugeMetricFamily(
+        "hfapi_account_state",
+        "Each Higgsfield account's state: 1 for the one it is in (paused: Higgsfield refused it)",
+        labels=["account", "state"],
+    )
+    for account in accounts:
+        slots.add_metric([account.name, "busy"], account.busy)
+        slots.add_metric([account.name, "free"], account.free)
+        for state in ACCOUNT_STATES:
+            states.add_metric([account.name, state], int(account.state == state))
+    return [slots, states]
+
+
+async def read_task_gauges(accounts: list[AccountStatus]) -> TaskGauges:
     now = utcnow()
     rows = (
         await Task.annotate(n=Count("id"), oldest=Min("created_at"))
@@ -66,5 +95,6 @@ async def read_task_gauges() -> TaskGauges:
                 " (0 when none is due)",
                 value=max(0.0, (now - overdue[0]).total_seconds()) if overdue else 0.0,
             ),
+            *account_gauges(accounts),
         ]
     )

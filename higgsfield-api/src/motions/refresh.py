@@ -27,7 +27,7 @@ class CatalogRefresher:
             if self._loaded_at is None and self._ctx.settings.catalog_is_local:
                 await motions.store_catalog(builtin.catalog())
             else:
-                await motions.refresh_catalog(self._ctx.higgsfield.default)
+                await motions.refresh_catalog(self._ctx.higgsfield.catalog)
         except UpstreamError as exc:
             logger.warning("Loading the motion catalog failed, will retry: %s", exc)
             return

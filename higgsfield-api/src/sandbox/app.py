@@ -18,7 +18,7 @@ from src.sandbox.protocol import (
     DopRequest,
     UploadUrlRequest,
     V2DopRequest,
-    authorized,
+    account_of,
     base_url,
     check_motions,
     job_set_json,
@@ -77,9 +77,13 @@ class FaultRoute(APIRoute):
                 await fault.apply()
                 if sandbox.epoch != epoch:  # reset meanwhile: its work must not reach the new state
                     raise HTTPException(503, "The sandbox was reset while this call waited")
-            key, secret = sandbox.settings.api_key, sandbox.settings.api_secret
-            if self.name not in OPEN_ENDPOINTS and not authorized(request.headers, generation, key, secret):
-                raise HTTPException(401, "Invalid credentials")
+            if self.name not in OPEN_ENDPOINTS:
+                keys, secret = sandbox.account_keys, sandbox.settings.api_secret
+                account = account_of(request.headers, generation, keys, secret)
+                if account is None:
+                    raise HTTPException(401, "Invalid credentials")
+                sandbox.check_account(account, self.name)
+                request.state.account = account
             response = await handler(request)
             if fault is not None and fault.after:
                 await fault.apply()
@@ -116,9 +120,10 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
         sandbox.store.put(file_name, data, content_type)
         return Response(status_code=200)
 
-    @app.get("/files/{file_name}", name="file")
+    @app.api_route("/files/{file_name}", methods=["GET", "HEAD"], name="file")
     async def get_file(file_name: str) -> Response:
-        """Only in the worker that received the PUT: uploads are per-process memory."""
+        """Only in the worker that received the PUT: uploads are per-process memory. HEAD answers
+        as storage does, without the body; a file the store no longer holds is a 404."""
         return sandbox.store.response(file_name)
 
     @app.get("/v1/motions", name="motions")
@@ -130,12 +135,15 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
         """Keeps the body as sent; a `webhook` in it is never called (the service polls anyway)."""
         check_motions(body, {motion.id for motion in sandbox.settings.motions})
         raw = await request.json()
-        job = sandbox.submit(raw, body.params.prompt, version="v1", path="/v1/image2video/dop")
+        account = request.state.account
+        job = sandbox.submit(
+            raw, body.params.prompt, version="v1", path="/v1/image2video/dop", account=account
+        )
         return job_set(request, job)
 
     @app.get("/v1/job-sets/{job_set_id}", name="job_set")
     async def get_job_set(job_set_id: str, request: Request) -> dict[str, Any]:
-        return job_set(request, sandbox.read(job_set_id, "v1"))
+        return job_set(request, sandbox.read(job_set_id, "v1", request.state.account))
 
     @app.post("/higgsfield-ai/dop/{variant}", name="dop")
     async def v2_dop(
@@ -143,16 +151,19 @@ def create_sandbox_app(**settings: Any) -> FastAPI:
     ) -> dict[str, Any]:
         """The query (`?hf_webhook=`) is kept with the body, never called."""
         path, query = f"/higgsfield-ai/dop/{variant}", dict(request.query_params)
-        job = sandbox.submit(await request.json(), body.prompt, version="v2", path=path, query=query)
+        account = request.state.account
+        job = sandbox.submit(
+            await request.json(), body.prompt, version="v2", path=path, query=query, account=account
+        )
         return v2_request(request, job)
 
     @app.get("/requests/{request_id}/status", name="job_set")
     async def v2_status(request_id: str, request: Request) -> dict[str, Any]:
-        return v2_request(request, sandbox.read(request_id, "v2"))
+        return v2_request(request, sandbox.read(request_id, "v2", request.state.account))
 
     @app.post("/requests/{request_id}/cancel", name="cancel", status_code=202)
-    async def v2_cancel(request_id: str) -> Response:
-        if not sandbox.cancel(request_id):
+    async def v2_cancel(request_id: str, request: Request) -> Response:
+        if not sandbox.cancel(request_id, request.state.account):
             raise HTTPException(400, "The request has already started and cannot be canceled")
         return Response(status_code=202)
 

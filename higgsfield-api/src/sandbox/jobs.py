@@ -49,6 +49,7 @@ class Job:
     body: dict[str, Any] | None = None
     path: str = ""
     query: dict[str, str] = field(default_factory=dict)
+    account: str | None = None  # the key it was submitted with; None when rebuilt from its id
 
     @classmethod
     def from_id(cls, value: str) -> Self | None:

@@ -75,6 +75,17 @@ def check_motions(body: DopRequest, known_ids: Collection[str]) -> None:
         raise RequestValidationError(errors)
 
 
+def account_of(
+    headers: Mapping[str, str], generation: str, keys: Collection[str], api_secret: str
+) -> str | None:
+    """The account key among `keys` (all with `api_secret`) the headers sign with, or None."""
+    found = None
+    for key in keys:  # every key is compared, so the time taken does not tell which matched
+        if authorized(headers, generation, key, api_secret):
+            found = key
+    return found
+
+
 def authorized(headers: Mapping[str, str], generation: str, api_key: str, api_secret: str) -> bool:
     """v1 signs with `hf-api-key` and `hf-secret`, v2 with `Authorization: Key {key}:{secret}`,
     "any" takes either. Every header is compared, in constant time."""

@@ -44,13 +44,15 @@ class Fault:
 class SandboxSettings:
     """`job_seconds`: a job is `in_progress` after a third of it, final after all of it (None: no
     clock). `reads_per_step=k`: every k-th read also advances it. `upload_headers=False` answers
-    `upload_headers: null`. Over `max_concurrency` live jobs a submission gets Higgsfield's 400."""
+    `upload_headers: null`. Over `max_concurrency` live jobs a submission gets Higgsfield's 400.
+    `accounts`: more accounts, by key (each with `api_secret`), each with its own cap (None: none)."""
 
     api_key: str = "sandbox"
     api_secret: str = "sandbox"  # noqa: S105 - the sandbox's credentials are public by design
     job_seconds: float | None = 6.0
     reads_per_step: int | None = None
     max_concurrency: int | None = None
+    accounts: dict[str, int | None] = field(default_factory=dict)
     upload_headers: bool = True
     # An output file is sent over this many seconds (a slow storage, for tests of a copy cut short).
     output_seconds: float = 0.0
@@ -75,10 +77,14 @@ class Sandbox:
     def reset(self) -> None:
         with self._lock:
             self.epoch += 1
-            self.settings = replace(self._initial, motions=list(self._initial.motions))
+            initial = self._initial
+            self.settings = replace(initial, motions=list(initial.motions), accounts=dict(initial.accounts))
             self._jobs: OrderedDict[str, Job] = OrderedDict()
             self._calls: Counter[str] = Counter()
+            self._account_calls: Counter[tuple[str, str]] = Counter()
             self._max_live_jobs = 0
+            self._max_live_by_account: Counter[str] = Counter()
+            self._refused: dict[str, tuple[int, frozenset[str]]] = {}
             self._queued: dict[str, deque[Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
             self.set_fault_rate(0)
             self.store.clear()
@@ -104,6 +110,41 @@ class Sandbox:
         with self._lock:
             return self._max_live_jobs
 
+    @property
+    def max_live_by_account(self) -> dict[str, int]:
+        """The most jobs each account (by key) had live at once."""
+        with self._lock:
+            return dict(self._max_live_by_account)
+
+    def account_calls(self, key: str) -> Counter[str]:
+        """Calls per endpoint made with the account `key`, counted once its credentials passed."""
+        with self._lock:
+            return Counter({endpoint: n for (endpoint, by), n in self._account_calls.items() if by == key})
+
+    @property
+    def account_keys(self) -> list[str]:
+        return [self.settings.api_key, *self.settings.accounts]
+
+    def refuse(self, key: str, status: int | None = 403, *, endpoints: Iterable[str] = ENDPOINTS) -> None:
+        """Every call of the account `key` to `endpoints` answers `status` (403: no credits,
+        401: a bad key; None: served again)."""
+        with self._lock:
+            if status is None:
+                self._refused.pop(key, None)
+            else:
+                chosen = frozenset(endpoints)
+                for endpoint in chosen:
+                    self._queue_of(endpoint)  # a known endpoint
+                self._refused[key] = (status, chosen)
+
+    def check_account(self, key: str, endpoint: str) -> None:
+        """Counts a call of the account; its refusal, if it has one, as Higgsfield answers it."""
+        with self._lock:
+            self._account_calls[(endpoint, key)] += 1
+            status, endpoints = self._refused.get(key, (None, frozenset()))
+        if status is not None and endpoint in endpoints:
+            raise HTTPException(status, "Not enough credits" if status == 403 else "Invalid credentials")
+
     def jobs(self) -> list[Job]:
         with self._lock:
             return [replace(job) for job in self._followed()]
@@ -119,6 +160,11 @@ class Sandbox:
             raise ValueError(f"unknown status {status!r}")
         with self._lock:
             self._jobs[job_set_id].status = status
+
+    def expire_upload(self, public_url: str) -> None:
+        """Higgsfield keeps an uploaded file for a while only: the file at this public URL is gone
+        from now on (its GET and HEAD answer 404), as once its storage let it expire."""
+        self.store.drop(public_url.rsplit("/", 1)[-1])
 
     def fail_next(
         self,
@@ -179,22 +225,29 @@ class Sandbox:
         version: str,
         path: str,
         query: dict[str, str] | None = None,
+        account: str | None = None,
     ) -> Job:
+        """A new job of `account` (a key; None: the default account), within that account's cap."""
+        account = account or self.settings.api_key
         with self._lock:
-            cap = self.settings.max_concurrency
-            if cap is not None and self._live() >= cap:
+            cap = self.settings.accounts.get(account, self.settings.max_concurrency)
+            if cap is not None and self._live(account) >= cap:
                 raise HTTPException(400, f"Maximum number of concurrent requests ({cap}) has been reached")
             outcome = outcome_for_prompt(prompt)
             job_set_id = new_job_set_id(outcome, version)
             job = Job(job_set_id, now_ms(), outcome, version, body=body, path=path, query=dict(query or {}))
+            job.account = account
             answer = replace(self._keep(job))  # queued, however short the job: as Higgsfield answers
             self._max_live_jobs = max(self._max_live_jobs, self._live())
+            live = self._live(account)
+            self._max_live_by_account[account] = max(self._max_live_by_account[account], live)
             return answer
 
-    def read(self, job_set_id: str, version: str) -> Job:
-        """The job after this read, which may move it a step; 404 from another generation."""
+    def read(self, job_set_id: str, version: str, account: str | None = None) -> Job:
+        """The job after this read, which may move it a step; 404 from another generation, or
+        from another account than the one that submitted it."""
         with self._lock:
-            job = self._job(job_set_id, version)
+            job = self._job(job_set_id, version, account)
             job.reads += 1
             step = self.settings.reads_per_step
             if step and job.reads % step == 0:
@@ -206,10 +259,10 @@ class Sandbox:
         with self._lock:
             return self._job(job_set_id, None).status
 
-    def cancel(self, request_id: str) -> bool:
-        """v2's cancel: False when the job has started."""
+    def cancel(self, request_id: str, account: str | None = None) -> bool:
+        """v2's cancel: False when the job has started; 404 from another account."""
         with self._lock:
-            job = self._job(request_id, "v2")
+            job = self._job(request_id, "v2", account)
             if job.status != "queued":
                 return False
             job.status = "canceled"
@@ -220,11 +273,13 @@ class Sandbox:
             raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
         return self._queued[endpoint]
 
-    def _job(self, job_set_id: str, version: str | None) -> Job:
+    def _job(self, job_set_id: str, version: str | None, account: str | None = None) -> Job:
         rebuilt = Job.from_id(job_set_id)
         if rebuilt is None or version not in (None, rebuilt.version):
             raise not_found()
         job = self._jobs.get(rebuilt.job_set_id) or self._keep(rebuilt)
+        if account is not None and job.account not in (None, account):
+            raise not_found()  # another account's job: Higgsfield does not show it
         job.follow_clock(self.settings.job_seconds)
         return job
 
@@ -239,5 +294,9 @@ class Sandbox:
             job.follow_clock(self.settings.job_seconds)
         return list(self._jobs.values())
 
-    def _live(self) -> int:
-        return sum(job.status not in FINAL for job in self._followed())
+    def _live(self, account: str | None = None) -> int:
+        """Live jobs, of every account or of one (a job rebuilt from its id counts as the default's)."""
+        default = self.settings.api_key
+        return sum(
+            job.status not in FINAL and account in (None, job.account or default) for job in self._followed()
+        )

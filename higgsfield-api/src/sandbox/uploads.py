@@ -100,6 +100,11 @@ class UploadStore:
                 evicted, _ = self._files.popitem(last=False)[1]
                 self._size -= len(evicted)
 
+    def drop(self, file_name: str) -> None:
+        with self._lock:
+            old = self._files.pop(file_name, None)
+            self._size -= len(old[0]) if old else 0
+
     def response(self, file_name: str) -> Response:
         with self._lock:
             stored = self._files.get(file_name)

@@ -5,12 +5,11 @@ from typing import Annotated
 
 from fastapi import Depends, File, Form, Request, UploadFile
 
-from src.callbacks import destinations
 from src.core.config import Settings
 from src.core.errors import InvalidField, PayloadTooLarge
-from src.tasks import images
+from src.tasks import idempotency, images
 from src.tasks.schemas import TaskFields
-from src.tasks.service import NewTask
+from src.tasks.service import NewTask, check_choices
 from src.web import form_text
 
 
@@ -29,22 +28,16 @@ class TaskForm:
     fields: TaskFields
 
     async def to_new_task(self, settings: Settings) -> NewTask:
-        model = self.fields.model
-        if model not in settings.offered_models:
-            raise InvalidField(
-                "model",
-                f"The model {model!r} is not offered with Higgsfield's {settings.hf_api_version} API "
-                f"here; allowed: {', '.join(settings.offered_models)}",
-            )
+        await check_choices(self.fields, settings)
         limit = settings.max_image_bytes
         data = await self.image.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"The image is larger than {limit} bytes")
-        if not settings.callback_allow_private:
-            within = destinations.CREATE_RESOLVE_SECONDS
-            if problem := await destinations.problem(self.fields.callback_url, resolve_within=within):
-                raise InvalidField("callback_url", problem)
         return NewTask(self.fields, data, await images.content_type(data))
+
+    def fingerprint(self, new: NewTask) -> str:
+        """The request as sent, for Idempotency-Key: its fields and its image."""
+        return idempotency.fingerprint(dict(self.fields), new.image or b"")
 
 
 async def form_bytes_are_text(request: Request) -> None:

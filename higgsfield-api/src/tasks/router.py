@@ -3,22 +3,47 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
 from src.auth import service as auth
 from src.auth.dependencies import API_KEY, ApiKeyHeader, CurrentClientId
 from src.core.task_context import working_on
+from src.jobs.registry import Jobs
+from src.tasks import retries
 from src.tasks import service as tasks
 from src.tasks.forms import TaskForm, idempotency_key_rule, task_form
-from src.tasks.schemas import PublicStatus, TaskOut, TaskPage
-from src.web.deps import BlobsDep, JobsDep, SettingsDep, UpstreamDep
+from src.tasks.schemas import PublicStatus, TaskOut, TaskOverrides, TaskPage
+from src.tasks.service import NewTask
+from src.web.deps import AccountsDep, BlobsDep, JobsDep, SettingsDep
 from src.web.responses import API_KEY_REQUIRED, NOT_FOUND, RATE_LIMITED, UNPARSABLE_BODY, error
 
 router = APIRouter(prefix="/api/higgsfield", tags=["image-to-video"])
 I2V = "/i2v"
 DEFAULT_LIMIT = 20
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retry safely: the same key within 24 h replays the first answer",
+    ),
+    AfterValidator(idempotency_key_rule),
+]
+
+
+def _new_task_answer(jobs: Jobs, status_code: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
+    """The answer to a create or a retry: the task and where to read it; a new one is sent at once."""
+    if not replayed:
+        jobs.submit.nudge()
+    headers = {"Location": f"{router.prefix}{I2V}/{body['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def create_task(
@@ -27,27 +52,16 @@ async def create_task(
     settings: SettingsDep,
     jobs: JobsDep,
     blobs: BlobsDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            description="Retry safely: the same key within 24 h replays the first answer",
-        ),
-        AfterValidator(idempotency_key_rule),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     new = await form.to_new_task(settings)
-    status_code, body, replayed = await tasks.take(
-        client_id, new, settings, blobs, idempotency_key, created_status=status.HTTP_202_ACCEPTED
-    )
-    if not replayed:
-        jobs.submit.nudge()
-    headers = {"Location": f"{router.prefix}{I2V}/{body['id']}"}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(body, status_code=status_code, headers=headers)
+
+    async def built() -> NewTask:
+        return new
+
+    key = None if idempotency_key is None else (idempotency_key, form.fingerprint(new))
+    answer = await tasks.take(client_id, built, settings, blobs, key, created_status=status.HTTP_202_ACCEPTED)
+    return _new_task_answer(jobs, *answer)
 
 
 async def list_tasks(
@@ -117,6 +131,51 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
 
 
 @router.post(
+    I2V + "/{task_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TaskOut,
+    responses={
+        **UNPARSABLE_BODY,
+        **API_KEY_REQUIRED,
+        404: NOT_FOUND,
+        409: error(
+            "The task has not ended; or its image is gone (create a new task with it); "
+            "or Idempotency-Key reused with another request"
+        ),
+        429: RATE_LIMITED,
+        503: error(
+            "Higgsfield could not be reached to check that it still has the image, or the motion "
+            "catalog is not loaded yet",
+            retry_after=True,
+        ),
+    },
+    summary="Retry an ended task: a new task from its fields (some replaced) and its image",
+)
+async def retry_task(
+    client_id: CurrentClientId,
+    task_id: uuid.UUID,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    blobs: BlobsDep,
+    accounts: AccountsDep,
+    overrides: Annotated[TaskOverrides | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    working_on(task_id)
+    answer = await retries.retry(
+        client_id,
+        task_id,
+        overrides,
+        settings,
+        blobs,
+        accounts,
+        idempotency_key,
+        created_status=status.HTTP_202_ACCEPTED,
+    )
+    return _new_task_answer(jobs, *answer)
+
+
+@router.post(
     I2V + "/{task_id}/cancel",
     response_model=TaskOut,
     responses={
@@ -127,9 +186,9 @@ for path, in_schema in ((f"{I2V}/", True), (I2V, False)):
     },
 )
 async def cancel_task(
-    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, upstream: UpstreamDep, blobs: BlobsDep
+    client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, accounts: AccountsDep, blobs: BlobsDep
 ) -> dict:
-    task = await tasks.cancel(client_id, task_id, upstream, blobs)
+    task = await tasks.cancel(client_id, task_id, accounts, blobs)
     jobs.submit.nudge()  # a canceled job frees its Higgsfield slot
     jobs.callbacks.nudge()
     return task

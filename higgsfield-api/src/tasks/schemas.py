@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from src.core import strict_input
@@ -58,6 +58,11 @@ def _callback_url(value: str | None) -> str | None:
     return value
 
 
+# A callback address as a client gives it (a task's `callback_url`, the client's default): the
+# rules that need no I/O. Where it may point is `src.callbacks.destinations`'s to judge.
+CallbackUrl = Annotated[str | None, Field(max_length=2048), STRICT_TEXT, AfterValidator(_callback_url)]
+
+
 class TaskFields(BaseModel):
     """What a client chooses for a task. Each field is a form field of the create call and a
     column of `tasks`; it is in the answer unless marked `exclude=True`. Text fields end with
@@ -85,15 +90,38 @@ class TaskFields(BaseModel):
     enhance_prompt: Annotated[bool, Field(exclude=True)] = False
     # Answered inside `callback`, with its delivery.
     callback_url: Annotated[
-        str | None,
+        CallbackUrl,
         Field(
-            max_length=2048,
-            description="http(s) URL to POST the task to when it ends (signed)",
+            description="http(s) URL to POST the task to when it ends (signed); unset: the client's "
+            "default callback URL (PUT /api/auth/me/callback), if any",
             exclude=True,
         ),
-        STRICT_TEXT,
-        AfterValidator(_callback_url),
     ] = None
+
+
+def _metadata_object(raw: Any) -> Any:
+    """A retry's metadata: a JSON object, held to the form's rules through its JSON text (or that text)."""
+    if isinstance(raw, dict):
+        raw = json.dumps(raw, ensure_ascii=False)
+    return parse_metadata(raw)
+
+
+class TaskOverrides(TaskFields):
+    """The body of a retry: any of the create form's fields but the image, each replacing the old
+    task's value, by the form's rules. `callback_url: null` (or unset on the old task) takes the
+    client's default callback URL, as a create without it does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metadata: Annotated[
+        dict[str, Any] | None,
+        BeforeValidator(_metadata_object),
+        Field(description="A JSON object (or its JSON text): at most 20 levels deep, 16 KiB"),
+    ] = None
+
+    def chosen(self) -> dict[str, Any]:
+        """The fields the body set, with their values as checked."""
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
 
 
 class CallbackOut(BaseModel):
@@ -107,6 +135,7 @@ class CallbackOut(BaseModel):
 class TaskOut(TaskFields):
     id: uuid.UUID
     status: PublicStatus
+    retry_of: uuid.UUID | None = Field(description="The task this one retries; null when not a retry")
     video_url: str | None
     thumbnail_url: str | None
     error: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,12 +16,13 @@ from tortoise.transactions import in_transaction
 from src.auth import limits
 from src.auth import service as auth
 from src.blobs import BlobStore
+from src.callbacks import destinations
 from src.core import security
 from src.core.clock import utcnow
 from src.core.config import Settings
 from src.core.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from src.db import fast_reads
-from src.db.models import FINAL_STATUSES, Task, TaskStatus
+from src.db.models import FINAL_STATUSES, Client, Task, TaskStatus
 from src.motions import service as motions
 from src.outputs import schemas as outputs
 from src.tasks import idempotency as idempotency_keys
@@ -29,16 +31,35 @@ from src.tasks.schemas import ANSWER_FIELDS, PUBLIC_COLUMNS, TaskFields, render_
 from src.upstream.errors import CancelRefused, UpstreamPermanent, UpstreamTransient
 
 if TYPE_CHECKING:
-    from src.upstream.client import Upstream
+    from src.upstream.accounts import Accounts
 
 CANCEL_RETRY_AFTER = 5
 
 
 @dataclass(frozen=True, slots=True)
 class NewTask:
+    """A task about to be stored: its fields and its image, as bytes to keep until Higgsfield has
+    them, or (`image` None) as the URL of the file Higgsfield already has; `retry_of` for a retry."""
+
     fields: TaskFields
-    image: bytes
-    image_content_type: str
+    image: bytes | None
+    image_content_type: str | None
+    image_url: str | None = None
+    retry_of: uuid.UUID | None = None
+
+
+async def check_choices(fields: TaskFields, settings: Settings) -> None:
+    """What the fields' own rules cannot tell: the model offered by the API generation in use, and
+    where the callback may point. The same for a create and a retry."""
+    model = fields.model
+    if model not in settings.offered_models:
+        raise InvalidField(
+            "model",
+            f"The model {model!r} is not offered with Higgsfield's {settings.hf_api_version} API "
+            f"here; allowed: {', '.join(settings.offered_models)}",
+        )
+    allow_private = settings.callback_allow_private
+    await destinations.refuse_unreachable(fields.callback_url, "callback_url", allow_private=allow_private)
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
@@ -65,18 +86,25 @@ async def create(
     client_id: uuid.UUID, new: NewTask, blobs: BlobStore, *, idempotency: tuple[str, str, int] | None = None
 ) -> dict[str, Any]:
     """Stores a pending task, its image first (a committed task always has it), and returns its answer;
-    with `idempotency` = (key, fingerprint, status code), that answer is kept for replays too."""
+    with `idempotency` = (key, fingerprint, status code), that answer is kept for replays too.
+    Without a `callback_url`, the task takes the client's default callback URL as it is now."""
     motion, motion_id = await motions.resolve(new.fields.motion)
+    callback_url = new.fields.callback_url
+    if callback_url is None:
+        callback_url = await Client.filter(id=client_id).first().values_list("callback_url", flat=True)
     task_id = uuid.uuid4()
-    image_key = await image_store.save(blobs, task_id, new.image)
+    image_key = None if new.image is None else await image_store.save(blobs, task_id, new.image)
     row = {
         **dict(new.fields),
         "id": task_id,
         "client_id": client_id,
         "motion": motion,
         "motion_id": motion_id,
+        "callback_url": callback_url,
         "image_key": image_key,
         "image_type": new.image_content_type,
+        "image_url": new.image_url,
+        "retry_of": new.retry_of,
         "next_attempt_at": utcnow(),
     }
     try:
@@ -89,28 +117,31 @@ async def create(
                 key, print_, status_code = idempotency
                 await idempotency_keys.remember(client_id, key, print_, task.id, status_code, answer)
     except BaseException:
-        await blobs.delete([image_key])  # no row names it (a crash here leaves it to the sweep)
+        if image_key is not None:
+            await blobs.delete([image_key])  # no row names it (a crash here leaves it to the sweep)
         raise
     return answer
 
 
 async def take(
     client_id: uuid.UUID,
-    new: NewTask,
+    build: Callable[[], Awaitable[NewTask]],
     settings: Settings,
     blobs: BlobStore,
-    key: str | None,
+    key: tuple[str, str] | None,
     *,
     created_status: int,
 ) -> tuple[int, dict[str, Any], bool]:
-    """(status code, body, replayed): a new task, or the first answer replayed for a known Idempotency-Key.
-    A new task counts against the client's rate limit first; `created_status` is kept for replays."""
+    """(status code, body, replayed): a new task, or the first answer replayed for a known Idempotency-Key
+    (`key` = the key and the request's fingerprint). Otherwise `build` makes the task (its checks
+    may refuse it), which counts against the client's rate limit; `created_status` is kept for replays."""
     idempotency = None
     if key is not None:
-        print_ = idempotency_keys.fingerprint(dict(new.fields), new.image)
+        key, print_ = key
         if first := await idempotency_keys.replay(client_id, key, print_, settings.idempotency_ttl):
             return *first, True
         idempotency = (key, print_, created_status)
+    new = await build()
     await limits.check_create_rate(client_id, settings)
     try:
         body = await create(client_id, new, blobs, idempotency=idempotency)
@@ -194,14 +225,14 @@ async def list_with_key(
 
 
 async def cancel(
-    client_id: uuid.UUID, task_id: uuid.UUID, upstream: Upstream, blobs: BlobStore
+    client_id: uuid.UUID, task_id: uuid.UUID, accounts: Accounts, blobs: BlobStore
 ) -> dict[str, Any]:
     """A task still pending here is canceled and never sent; one Higgsfield has ends `canceled` only
     once Higgsfield accepted its cancel (v2, before it starts). Anything else is a Conflict."""
     if await transitions.cancel_pending(blobs, client_id, task_id):
         return await get(client_id, task_id)
     rows = await Task.filter(id=task_id, client_id=client_id).values(
-        "status", "upstream_job_id", "upstream_api"
+        "status", "upstream_job_id", "upstream_api", "upstream_account"
     )
     if not rows:
         raise NotFound("Task not found")
@@ -210,8 +241,11 @@ async def cancel(
         raise Conflict(f"The task is already {status}")
     if not request_id:
         raise Conflict("The task is being sent to Higgsfield right now; try again in a few seconds")
+    upstream = accounts.of(rows[0]["upstream_account"], version)  # the account it was sent with
+    if upstream is None:
+        raise Conflict("The Higgsfield account this task was sent with is no longer configured")
     try:
-        await upstream.of(version).cancel(request_id)
+        await upstream.cancel(request_id)
     except CancelRefused as exc:
         if exc.status_code is None:
             raise Conflict("Higgsfield already has this task and its API cannot cancel it") from None

@@ -2,21 +2,27 @@
 (`src.upstream.generations`), how they fail is `src.upstream.errors`."""
 
 import time
-from dataclasses import dataclass
-from typing import Any, Self
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
-from src.core.config import Settings
 from src.metrics import prometheus as metrics
-from src.upstream.errors import CancelRefused, ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
-from src.upstream.generations import Call, Generation, JobState, Submission, generations
+from src.upstream.errors import (
+    AccountRefused,
+    CancelRefused,
+    ConcurrencyCapReached,
+    UpstreamPermanent,
+    UpstreamTransient,
+)
+from src.upstream.generations import Call, Generation, JobState, Submission
 from src.upstream.http_pool import ShardedHttp
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 # The account's key or secret refused, or the account not allowed: counted apart for the alerts.
 REFUSAL_STATUSES = frozenset({401, 403})
 CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
+STORAGE_ENDPOINT = "put"  # the upload's PUT goes to a storage URL, without the account's credentials
 
 
 def _timeout(seconds: float) -> httpx.Timeout:
@@ -34,8 +40,13 @@ def _detail(response: httpx.Response) -> str:
     return str(detail) if detail else response.text[:300]
 
 
+async def _ignore_refusal(message: str) -> None:
+    return None
+
+
 class HiggsfieldClient:
-    """Higgsfield through one API generation."""
+    """Higgsfield through one account and one API generation. A 401 or 403 of the account's own
+    calls (not of a storage URL) is handed to `on_refusal` and raised as AccountRefused."""
 
     def __init__(
         self,
@@ -43,12 +54,14 @@ class HiggsfieldClient:
         base_url: str,
         credentials: tuple[str, str],
         generation: Generation,
+        on_refusal: Callable[[str], Awaitable[None]] = _ignore_refusal,
         status_timeout: float | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.generation = generation
         self._headers = generation.headers(*credentials)
+        self._on_refusal = on_refusal
         # Status reads have a timeout of their own (HF_STATUS_TIMEOUT_SECONDS); None: the client's.
         self._status_options = {} if status_timeout is None else {"timeout": _timeout(status_timeout)}
 
@@ -67,9 +80,13 @@ class HiggsfieldClient:
             raise
         except UpstreamPermanent as exc:
             outcome = "permanent"
-            if exc.status_code in REFUSAL_STATUSES:
-                metrics.observe_upstream_refusal(endpoint, exc.status_code)
-            raise
+            if exc.status_code not in REFUSAL_STATUSES:
+                raise
+            metrics.observe_upstream_refusal(endpoint, exc.status_code)
+            if endpoint == STORAGE_ENDPOINT:  # a storage URL's refusal says nothing of the account
+                raise
+            await self._on_refusal(str(exc))
+            raise AccountRefused(str(exc), status_code=exc.status_code) from exc
         finally:
             metrics.observe_upstream(endpoint, outcome, time.perf_counter() - started)
 
@@ -125,8 +142,22 @@ class HiggsfieldClient:
             raise UpstreamPermanent("generate-upload-url: the answer lacks upload_url/public_url") from exc
         headers = slot.get("upload_headers") or {"Content-Type": slot.get("content_type") or content_type}
         # The upload URL is a storage URL, not Higgsfield's API: no credentials go there.
-        await self._call("PUT", upload_url, endpoint="put", content=data, headers=headers)
+        await self._call("PUT", upload_url, endpoint=STORAGE_ENDPOINT, content=data, headers=headers)
         return str(public_url)
+
+    async def file_served(self, url: str, *, within: float) -> bool:
+        """Whether Higgsfield still serves a file it stored (an uploaded image's public URL): one
+        HEAD without credentials, as that is a storage URL. Any 4xx says it is gone (storage answers
+        403 or 404 for an expired object); UpstreamTransient when it cannot be told."""
+        what = f"HEAD {url.split('?')[0]}"
+        try:
+            response = await self._http.request("HEAD", url, timeout=within)
+        except httpx.TransportError as exc:
+            raise UpstreamTransient(f"{what}: no answer ({type(exc).__name__})") from exc
+        status = response.status_code
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise UpstreamTransient(f"{what} answered {status}", status_code=status)
+        return status < 400
 
     async def list_motions(self) -> list[dict[str, Any]] | None:
         """Higgsfield's motion catalog, or None when this generation has none."""
@@ -159,29 +190,3 @@ class HiggsfieldClient:
             if exc.status_code == 400:
                 raise CancelRefused(str(exc), status_code=400) from exc
             raise
-
-
-@dataclass(frozen=True, eq=False)
-class Upstream:
-    """Higgsfield in every generation, over one HTTP pool: `default` (HF_API_VERSION) for new
-    submissions, `of(version)` for a task sent with that version."""
-
-    clients: dict[str, HiggsfieldClient]
-    default: HiggsfieldClient
-
-    @classmethod
-    def from_settings(cls, http: httpx.AsyncClient | ShardedHttp, settings: Settings) -> Self:
-        clients = {
-            version: HiggsfieldClient(
-                http,
-                settings.upstream_base_url,
-                settings.upstream_credentials,
-                generation,
-                status_timeout=settings.hf_status_timeout_seconds,
-            )
-            for version, generation in generations(settings.v2_models).items()
-        }
-        return cls(clients, clients[settings.hf_api_version])
-
-    def of(self, version: str) -> HiggsfieldClient:
-        return self.clients[version]

@@ -25,5 +25,10 @@ class UpstreamPermanent(UpstreamError):
     pass
 
 
+class AccountRefused(UpstreamPermanent):
+    """Higgsfield refused the account itself (401: its key or secret; 403: no access or no
+    credits): the account is paused, and a task refused so was not taken and may go to another."""
+
+
 class CancelRefused(UpstreamPermanent):
     """Higgsfield would not cancel the job: it has started (or its API cannot cancel at all)."""

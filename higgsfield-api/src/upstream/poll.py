@@ -54,9 +54,12 @@ async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState, copy
 
 async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) -> None:
     working_on(row["id"])  # this read runs in an asyncio task of its own (gather)
+    client = ctx.higgsfield.of(row["upstream_account"], row["upstream_api"])
+    if client is None:  # its account is no longer configured (logged once): left to the run deadline
+        return
     async with limit:
         try:
-            state = await ctx.higgsfield.of(row["upstream_api"]).status(row["upstream_job_id"])
+            state = await client.status(row["upstream_job_id"])
         except UpstreamPermanent as exc:
             if exc.status_code != 404:
                 logger.error("Reading job set %s failed: %s", row["upstream_job_id"], exc)
@@ -154,7 +157,9 @@ async def poll_in_flight(ctx: JobContext) -> int:
             )
             if not ids:
                 return read
-            rows = await Task.filter(id__in=ids).values("id", "status", "upstream_job_id", "upstream_api")
+            rows = await Task.filter(id__in=ids).values(
+                "id", "status", "upstream_job_id", "upstream_api", "upstream_account"
+            )
             batch = asyncio.create_task(_read_batch(ctx, limit, token, rows, next_at))
             if reading is not None:
                 await reading  # at most two batches at once: one finishing, one starting

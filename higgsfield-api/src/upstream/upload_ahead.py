@@ -3,7 +3,9 @@ not an upload and then a submission.
 
 Each dispatch round, beside its submissions, uploads the images of the tasks next in line (as
 `claim_next` will take them: clients by their last dispatch, in turns, each its oldest first), at
-most HF_MAX_CONCURRENCY of them, and stores the public URL on the task. The submit job sends a
+most as many as the accounts taking tasks have slots, and stores the public URL on the task. The
+uploads go through the first of those accounts that is not paused: a task's account is chosen
+when it is claimed, and the URL Higgsfield gives an upload is public. The submit job sends a
 pending task that has an `image_url` without uploading it again. The round runs under the
 `dispatch` lease, so no other process claims these tasks meanwhile; the URL is written only while
 the task is still pending, unclaimed and without one, so nothing is uploaded twice.
@@ -12,6 +14,8 @@ the task is still pending, unclaimed and without one, so nothing is uploaded twi
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from itertools import zip_longest
 
 from tortoise.expressions import Q
@@ -21,6 +25,8 @@ from src.db.models import Task, TaskStatus
 from src.jobs.claims import lease_free
 from src.jobs.context import JobContext
 from src.tasks import image_store
+from src.upstream.accounts import HiggsfieldAccount
+from src.upstream.client import HiggsfieldClient
 from src.upstream.errors import UpstreamError
 
 logger = logging.getLogger(__name__)
@@ -49,13 +55,13 @@ async def next_in_line(count: int) -> list[uuid.UUID]:
     return [task_id for _, task_id in zip(range(count), turns, strict=False)]
 
 
-async def _upload(ctx: JobContext, task_id: uuid.UUID) -> bool:
+async def _upload(ctx: JobContext, uploader: HiggsfieldClient, task_id: uuid.UUID) -> bool:
     task = await Task.get(id=task_id)
     image = await image_store.load(ctx.blobs, task)
     if image is None:  # canceled meanwhile
         return False
     try:
-        url = await ctx.higgsfield.default.upload_image(*image)
+        url = await uploader.upload_image(*image)
     except UpstreamError as exc:  # the submit job uploads it when the task's turn comes
         logger.warning("Uploading the image of task %s ahead failed: %s", task_id, exc)
         return False
@@ -64,13 +70,20 @@ async def _upload(ctx: JobContext, task_id: uuid.UUID) -> bool:
     return bool(await Task.filter(still_waiting).update(image_url=url))
 
 
-async def upload_ahead(ctx: JobContext) -> int:
+async def upload_ahead(
+    ctx: JobContext, takers: Sequence[HiggsfieldAccount], paused: dict[str, datetime]
+) -> int:
     """Uploads the images of the next tasks in line that have none uploaded; returns how many.
     It never fails the round it runs in: what it could not upload is uploaded in its turn."""
+    now = utcnow()
+    active = [account for account in takers if not ctx.higgsfield.is_paused(paused.get(account.name), now)]
+    if not active:
+        return 0
     try:
-        ids = await next_in_line(ctx.settings.hf_max_concurrency)
+        ids = await next_in_line(sum(account.cap for account in takers))
         todo = await Task.filter(id__in=ids, image_url=None).values_list("id", flat=True)
-        outcomes = await asyncio.gather(*(_upload(ctx, task_id) for task_id in todo), return_exceptions=True)
+        uploads = (_upload(ctx, active[0].default, task_id) for task_id in todo)
+        outcomes = await asyncio.gather(*uploads, return_exceptions=True)
     except Exception:
         logger.exception("Uploading images ahead failed")
         return 0

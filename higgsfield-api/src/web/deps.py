@@ -12,13 +12,13 @@ from src.jobs.registry import Jobs
 
 if TYPE_CHECKING:
     from src.blobs import BlobStore
-    from src.upstream.client import Upstream
+    from src.upstream.accounts import Accounts
 
 
 class AppState(TypedDict):
     settings: Settings
     jobs: Jobs
-    upstream: Upstream
+    accounts: Accounts
     blobs: BlobStore
 
 
@@ -31,5 +31,5 @@ def _state_part(name: str) -> Any:
 
 SettingsDep = Annotated[Settings, _state_part("settings")]
 JobsDep = Annotated[Jobs, _state_part("jobs")]
-UpstreamDep = Annotated["Upstream", _state_part("upstream")]
+AccountsDep = Annotated["Accounts", _state_part("accounts")]
 BlobsDep = Annotated["BlobStore", _state_part("blobs")]

@@ -35,6 +35,7 @@ TABLES = (
     "login_failures",
     "worker_leases",
     "dispatch_state",
+    "account_states",
 )
 
 

@@ -3,6 +3,7 @@
 
 from src.db.models.clients import ApiKey as ApiKey
 from src.db.models.clients import Client as Client
+from src.db.models.coordination import AccountState as AccountState
 from src.db.models.coordination import DispatchState as DispatchState
 from src.db.models.coordination import LoginFailure as LoginFailure
 from src.db.models.coordination import WorkerLease as WorkerLease

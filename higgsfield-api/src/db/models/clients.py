@@ -25,6 +25,8 @@ class Client(Model):
     disabled_at = fields.DatetimeField(null=True)
     # Fair dispatch serves the client served least recently first.
     last_dispatched_at = fields.DatetimeField(null=True, db_index=True)
+    # The callback URL of the tasks created without one (PUT /api/auth/me/callback); NULL: none.
+    callback_url = fields.TextField(null=True)
 
     class Meta:
         table = "clients"

@@ -48,9 +48,14 @@ class Task(Model):
     upstream_job_id = fields.CharField(max_length=64, null=True, unique=True)
     # The API generation the task was sent with (HF_API_VERSION then); older rows were all v1.
     upstream_api = fields.CharField(max_length=4, default="v1", db_default="v1")
+    # The account (HF_ACCOUNTS) it is sent with: set when the dispatcher claims it, then kept; NULL
+    # for a task never claimed. Tasks sent before 0013 were given the shorthand's name, `default`.
+    upstream_account = fields.CharField(max_length=32, null=True)
     video_url = fields.TextField(null=True)
     thumbnail_url = fields.TextField(null=True)
     error = fields.TextField(null=True)
+    # The task this one retries (POST /api/higgsfield/i2v/{id}/retry): its id only, answered as is.
+    retry_of = fields.UUIDField(null=True)
 
     # The client's callback: due once the task is final, then retried until delivered or given up.
     callback_url = fields.TextField(null=True)
