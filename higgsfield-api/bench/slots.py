@@ -22,7 +22,10 @@ from bench.procs import Server, free_port, service_env, start_service
 
 # The accounts of the `slots` row, each with its own cap. One account goes to the service as
 # HF_API_KEY/HF_API_SECRET/HF_MAX_CONCURRENCY, several as HF_ACCOUNTS (a JSON list of these).
-SLOT_ACCOUNTS = [{"name": "main", "key": "bench-key-1", "secret": "bench-secret-1", "max_concurrency": 4}]
+SLOT_ACCOUNTS = [
+    {"name": "one", "key": "bench-key-1", "secret": "bench-secret-1", "max_concurrency": 2},
+    {"name": "two", "key": "bench-key-2", "secret": "bench-secret-2", "max_concurrency": 3},
+]
 BACKLOG_PER_SLOT = 12  # tasks created up front per slot: more than the window can take
 SLOT_CLIENTS = 2  # the backlog comes from this many clients, in turns
 SETTLE_SECONDS = 5.0  # from the last create to the window's start
