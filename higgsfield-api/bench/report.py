@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.load import LoadResult
+from bench.slots import CrashRow, SlotsRow
 
 
 @dataclass
@@ -124,3 +125,32 @@ def seed_line(rows: list[HttpRow], service: str, seed: str) -> str:
                 verdict = "**not comparable**: failed answers"
             parts.append(f"{row.database}: {times:.2f} times its requests/s ({verdict})")
     return "The service's task GET against the seed's design: " + ("; ".join(parts) or "not measured") + "."
+
+
+def slots_table(rows: list[SlotsRow]) -> list[str]:
+    lines = [
+        "| accounts (cap) | database | Higgsfield webhooks | slot-seconds busy | empty s per freed slot "
+        "| of which until read | jobs ended | refused over cap | uploads / submissions | target |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        accounts = ", ".join(f"{name} ({cap}): {row.busy[name]:.1%}" for name, cap in row.accounts.items())
+        lines.append(
+            f"| {accounts} | {row.database} | {'on' if row.webhooks else 'off'} | {row.overall:.1%} "
+            f"| {row.empty_per_freed:.2f} | {row.until_read:.2f} | {row.jobs} | {row.refused} "
+            f"| {row.uploads} / {row.submissions} "
+            f"| ≥ {row.target:.0%}: {_verdict(row.overall >= row.target)} |"
+        )
+    return lines
+
+
+def crash_table(rows: list[CrashRow]) -> list[str]:
+    lines = [
+        "| database | read again after (s) | target |",
+        "| --- | ---: | --- |",
+    ]
+    for row in rows:
+        waited = "not within 180 s" if row.waited is None else f"{row.waited:.1f}"
+        target = f"< 2 poll intervals ({2 * row.poll_interval:.0f} s): {_verdict(row.met)}"
+        lines.append(f"| {row.database} | {waited} | {target} |")
+    return lines

@@ -31,7 +31,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import big_file, fixtures, report
+from bench import big_file, fixtures, report, slots
 from bench.load import LoadResult, LoadSpec, ensure_wrk, run_load
 from bench.procs import (
     SERVICE_DIR,
@@ -303,7 +303,15 @@ def main() -> None:
         "--record", action="store_true", help="also write the table to bench/results.md (tracked)"
     )
     parser.add_argument(
-        "--parts", default="http,poller,memory,copy", help="which tables to measure (a quicker look at one)"
+        "--parts",
+        default="http,poller,memory,copy,slots,crash",
+        help="which tables to measure (a quicker look at one)",
+    )
+    parser.add_argument(
+        "--slot-accounts",
+        type=json.loads,
+        default=slots.SLOT_ACCOUNTS,
+        help='the accounts of the slots row: a JSON list of {"name", "key", "secret", "max_concurrency"}',
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -315,6 +323,8 @@ def main() -> None:
         bench = Bench(args, Path(work_dir))
         http: list[report.HttpRow] = []
         poll: list[report.PollRow] = []
+        slot_rows: list[slots.SlotsRow] = []
+        crash_rows: list[slots.CrashRow] = []
         for database in databases:
             print(database)
             if "http" in parts:
@@ -324,6 +334,13 @@ def main() -> None:
                 http += bench.http_rows(f"{database}, {label}", **settings)
             if "poller" in parts:
                 poll += bench.poll_rows(database)
+            if "slots" in parts:
+                for webhooks in (False, True):
+                    slot_rows.append(
+                        slots.slots_row(bench.work, database, bench.service_env, args.slot_accounts, webhooks)
+                    )
+            if "crash" in parts:
+                crash_rows.append(slots.crash_row(bench.work, database, bench.service_env))
         http = bench.bare_rows() + http
         memory = []
         if "memory" in parts:
@@ -336,6 +353,8 @@ def main() -> None:
         lines += ["", "## HTTP", "", *report.http_table(http), "", report.seed_line(http, GET_ROW, SEED_ROW)]
         lines += ["", "## Memory", "", *report.memory_table(memory)]
         lines += ["", "## Poller", "", *report.poll_table(poll), "", report.scaling_line(poll)]
+        lines += ["", "## Higgsfield's slots", "", *report.slots_table(slot_rows)]
+        lines += ["", "## A status read cut by a killed worker", "", *report.crash_table(crash_rows)]
     text = "\n".join(lines) + "\n"
     outs = [args.out] + ([REPO_DIR / "bench" / "results.md"] if args.record else [])
     for out in outs:

@@ -20,7 +20,9 @@ CATALOG_CHECK_SECONDS = 3.0
 
 
 def build_jobs(base: JobContext) -> Jobs:
-    """The jobs over `base`, whose `on_final` becomes a nudge of the callback and output jobs."""
+    """The jobs over `base`, whose `on_final` becomes a nudge of the submit, callback and output
+    jobs: a task that ends frees a Higgsfield slot, which the next pending task takes at once."""
+    submit = CoalescingRunner("submit", lambda: dispatcher.run())
     callbacks = CoalescingRunner("callbacks", lambda: deliver_due_callbacks(ctx))
 
     async def keep_outputs() -> None:
@@ -30,14 +32,16 @@ def build_jobs(base: JobContext) -> Jobs:
     outputs = CoalescingRunner("outputs", keep_outputs)
 
     def on_final() -> None:
+        submit.nudge()
         callbacks.nudge()
         outputs.nudge()
 
     ctx = dataclasses.replace(base, on_final=on_final)
+    dispatcher = Dispatcher(ctx)
     settings = ctx.settings
     jobs = Jobs(
         scheduler=AsyncIOScheduler(timezone="UTC"),
-        submit=CoalescingRunner("submit", Dispatcher(ctx).run),
+        submit=submit,
         tidy_up=CoalescingRunner("tidy-up", lambda: tidy_up(ctx)),
         poll=CoalescingRunner("poll", lambda: poll_in_flight(ctx)),
         catalog=CoalescingRunner("motions", CatalogRefresher(ctx)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from src.sandbox.app import asset_bytes
 from src.upstream.submit import UNKNOWN_OUTCOME
 from tests.support.app import ADMIN_TOKEN, PASSWORD
-from tests.support.databases import blob_dir
+from tests.support.databases import blob_dir, task_columns
 from tests.support.images import png
 from tests.support.processes import ServerProcess, free_port, service_env
 
@@ -30,17 +31,19 @@ class Replica:
     """One server process over the test's database and fake Higgsfield."""
 
     def __init__(self, db_url: str, fake, log, **settings: str | float) -> None:
+        defaults: dict[str, str | float] = {
+            "POLL_INTERVAL_SECONDS": 0.1,
+            "LEASE_SECONDS": 1,
+            "RETRY_BASE_SECONDS": 0.1,
+            "RETRY_MAX_SECONDS": 0.3,
+        }
         env = service_env(
             PORT=free_port(),
             DATABASE_URL=db_url,
             HF_API_KEY="test-key",
             HF_API_SECRET="test-secret",
             HF_BASE_URL=fake.url,
-            POLL_INTERVAL_SECONDS=0.1,
-            LEASE_SECONDS=1,
-            RETRY_BASE_SECONDS=0.1,
-            RETRY_MAX_SECONDS=0.3,
-            **settings,
+            **{**defaults, **settings},
         )
         self.server = ServerProcess(env, log)
         self.server.wait_ready()
@@ -164,3 +167,26 @@ def test_killed_while_copying_the_video(replicas, fake, db_url):
     assert video.status_code == 200 and video.content == asset_bytes("video.mp4")
     assert sorted(path.name for path in outputs.iterdir()) == [f"{task_id}.thumbnail", f"{task_id}.video"]
     assert fake.calls["output"] == 3  # the video cut short, then the video and the thumbnail
+
+
+def test_killed_while_reading_a_jobs_status(replicas, fake, db_url):
+    """A status read hangs and its worker is killed: the poller's claim on the task lasts the
+    read's timeout and a margin, not LEASE_SECONDS, so the restart reads it again soon and the
+    task completes."""
+    fake.settings.reads_per_step = None  # the job moves only when the test says
+    settings = {"LEASE_SECONDS": 120, "HF_STATUS_TIMEOUT_SECONDS": 2}
+    fake.hang_next("job_set", 60)
+    first = replicas(**settings)
+    key, task_id = first_task(first)
+    until(lambda: fake.calls["job_set"] >= 1, "the first status read to hang")
+    claim = task_columns(db_url, task_id, "lease_owner", "lease_until", "submitted_at")
+    assert claim["lease_owner"] is not None
+    # Claimed within moments of its submission, for the read's 2 s and a margin, not 120 s.
+    assert claim["lease_until"] - claim["submitted_at"] < timedelta(seconds=60)
+    first.server.kill()
+    fake.advance_all()
+    fake.advance_all()
+    second = replicas(**settings)
+    done = final(second, key, task_id)
+    assert done["status"] == "completed" and done["video_url"]
+    assert len(fake.submissions) == 1

@@ -136,3 +136,26 @@ async def test_higgsfields_full_is_kept_in_the_database_for_every_process(db_url
         assert (await DispatchState.get(name="default")).full_at is None
         assert (await Task.get(id=task["id"])).status == "queued"
     assert len(fake.submissions) == submissions + 1
+
+
+async def test_a_round_uploads_the_next_tasks_images_ahead_and_none_twice(db_url, fake):
+    """With two slots and three clients' tasks, a round sends the first two in line and uploads
+    the images of the next two (the third client's, then the first's second), which are later sent
+    without a second upload."""
+    fake.settings.reads_per_step = 1
+    settings = make_settings(db_url, fake.url, hf_max_concurrency=2)
+    async with running_app(settings) as (state, client):
+        state["jobs"].scheduler.pause()
+        clients = [await register(client, name) for name in ("up1", "up2", "up3")]
+        for n in range(2):
+            for c in clients:
+                await tasks.create(c["client_id"], new_task(f"{c['login']}-{n}"), state["blobs"])
+        await state["jobs"].submit.run()
+        assert sorted(fake.prompts) == ["up1-0", "up2-0"]
+        ahead = Task.filter(status="pending", image_url__isnull=False)
+        assert sorted(await ahead.values_list("prompt", flat=True)) == ["up1-1", "up3-0"]
+        assert len(fake.uploads) == 4
+        state["jobs"].scheduler.resume()
+        await eventually(lambda: _submitted(fake, 6), within=30, what="all six tasks")
+    assert len(fake.uploads) == 6
+    assert len(set(fake.image_urls)) == 6

@@ -314,6 +314,23 @@ async def test_a_valid_webhook_triggers_an_immediate_read(db_url, fake):
     assert fake.job_set_reads > reads  # the service read the job set itself: the poller stays the truth
 
 
+async def test_a_webhook_for_a_task_already_due_runs_the_poll_round_at_once(db_url, fake):
+    """The task's read is due but the next poll round is an hour away: the call brings it forward."""
+    fake.settings.reads_per_step = None
+    settings = webhook_settings(db_url, fake, poll_interval_seconds=3600)
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(lambda: _has_job_set(task["id"]), what="the request id to be recorded")
+        await Task.filter(id=task["id"]).update(next_attempt_at=utcnow() - timedelta(seconds=1))
+        request_id = await _request_id(task["id"])
+        fake.finish(request_id, "completed")
+        path = webhook_url(task["id"]).removeprefix("https://gateway.example.com")
+        response = await client.post(path, json={"request_id": request_id, "status": "completed"})
+        assert response.status_code == 204
+        await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
+
+
 async def _has_job_set(task_id: str) -> bool:
     return await Task.filter(id=task_id).exclude(upstream_job_id=None).exists()
 

@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     hf_api_version: Literal["v1", "v2"] = "v2"
     hf_v2_models: dict[str, str] = Field(default_factory=dict)
     hf_timeout_seconds: float = Field(30.0, gt=0)
+    # A status read's own timeout: the poller's claim on a task being read lasts this plus a margin.
+    hf_status_timeout_seconds: float = Field(5.0, gt=0)
     hf_max_concurrency: int = Field(4, ge=1)
     # Several accounts (a JSON list of `Account`s); instead of HF_API_KEY/HF_API_SECRET.
     hf_accounts: Annotated[list[Account] | None, NoDecode, BeforeValidator(_json_list)] = None

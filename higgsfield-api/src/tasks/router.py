@@ -189,5 +189,6 @@ async def cancel_task(
     client_id: CurrentClientId, task_id: uuid.UUID, jobs: JobsDep, accounts: AccountsDep, blobs: BlobsDep
 ) -> dict:
     task = await tasks.cancel(client_id, task_id, accounts, blobs)
+    jobs.submit.nudge()  # a canceled job frees its Higgsfield slot
     jobs.callbacks.nudge()
     return task

@@ -94,7 +94,12 @@ class Accounts:
 
             clients = {
                 version: HiggsfieldClient(
-                    http, settings.upstream_base_url, credentials, generation, on_refusal
+                    http,
+                    settings.upstream_base_url,
+                    credentials,
+                    generation,
+                    on_refusal,
+                    status_timeout=settings.hf_status_timeout_seconds,
                 )
                 for version, generation in by_version.items()
             }

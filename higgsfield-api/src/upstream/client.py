@@ -25,6 +25,11 @@ CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
 STORAGE_ENDPOINT = "put"  # the upload's PUT goes to a storage URL, without the account's credentials
 
 
+def _timeout(seconds: float) -> httpx.Timeout:
+    """`seconds` for the whole of a call's phases; connecting gets at most 10 s of them."""
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -50,12 +55,15 @@ class HiggsfieldClient:
         credentials: tuple[str, str],
         generation: Generation,
         on_refusal: Callable[[str], Awaitable[None]] = _ignore_refusal,
+        status_timeout: float | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.generation = generation
         self._headers = generation.headers(*credentials)
         self._on_refusal = on_refusal
+        # Status reads have a timeout of their own (HF_STATUS_TIMEOUT_SECONDS); None: the client's.
+        self._status_options = {} if status_timeout is None else {"timeout": _timeout(status_timeout)}
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
@@ -104,7 +112,7 @@ class HiggsfieldClient:
             raise UpstreamTransient(message, status_code=status)
         raise UpstreamPermanent(message, status_code=status)
 
-    async def _api(self, call: Call, *, endpoint: str, costly: bool = False) -> Any:
+    async def _api(self, call: Call, *, endpoint: str, costly: bool = False, **options: Any) -> Any:
         response = await self._call(
             call.method,
             self._base_url + call.path,
@@ -113,6 +121,7 @@ class HiggsfieldClient:
             costly=costly,
             json=call.json,
             params=call.params,
+            **options,
         )
         if not response.content:
             return None
@@ -166,7 +175,8 @@ class HiggsfieldClient:
         return self.generation.request_id(answer)
 
     async def status(self, request_id: str) -> JobState:
-        answer = await self._api(self.generation.status(request_id), endpoint="job_set")
+        call = self.generation.status(request_id)
+        answer = await self._api(call, endpoint="job_set", **self._status_options)
         return self.generation.job_state(request_id, answer)
 
     async def cancel(self, request_id: str) -> None:

@@ -4,12 +4,13 @@ status is written once, by a conditional update on the status the task had when 
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
 
 from src.core.clock import utcnow
+from src.core.config import Settings
 from src.core.task_context import working_on
 from src.db.models import FINAL_STATUSES, UPSTREAM_STATUSES, Task, TaskStatus
 from src.jobs.claims import claim_batch, lease_free, new_claim_token
@@ -27,6 +28,10 @@ UPSTREAM_TO_TASK = {status.value: status for status in (*UPSTREAM_STATUSES, *FIN
 FAILED_UPSTREAM = "Higgsfield could not generate the video (the job failed upstream; it was not charged)"
 NSFW_UPSTREAM = "Higgsfield flagged the image or prompt as NSFW (the job was not charged)"
 GONE_UPSTREAM = "Higgsfield no longer knows this job; it may have expired"
+# The poller's claim on a task outlasts its read's timeout by this much (the writes after it).
+POLL_LEASE_MARGIN = 5.0
+# A round also reads the tasks due within this share of the interval (at most this many seconds).
+READ_EARLY_SHARE, READ_EARLY_MAX = 0.1, 1.0
 
 
 async def apply_state(task_id: uuid.UUID, old_status: str, state: JobState, copy: dict[str, Any]) -> bool:
@@ -72,16 +77,46 @@ async def _read(ctx: JobContext, limit: asyncio.Semaphore, row: dict[str, Any]) 
             ctx.on_final()
 
 
+def poll_lease_seconds(settings: Settings) -> float:
+    """How long the poller's claim on a task lasts: its read's timeout and a margin (at most
+    LEASE_SECONDS), renewed while the batch is read. A worker killed mid-read costs that much."""
+    return min(settings.lease_seconds, settings.hf_status_timeout_seconds + POLL_LEASE_MARGIN)
+
+
+async def _keep_leased(ids: list[uuid.UUID], token: str, seconds: float, done: asyncio.Event) -> None:
+    """Renews the batch's claim every half lease until `done` (a read may wait for its turn)."""
+    while True:
+        try:
+            await asyncio.wait_for(done.wait(), seconds / 2)
+            return
+        except TimeoutError:
+            pass
+        try:
+            until = utcnow() + timedelta(seconds=seconds)
+            await Task.filter(id__in=ids, lease_owner=token).update(lease_until=until)
+        except Exception:
+            logger.exception("Renewing the claim on a batch of reads failed; trying again")
+
+
 async def _read_batch(
-    ctx: JobContext, limit: asyncio.Semaphore, token: str, rows: list[dict[str, Any]]
+    ctx: JobContext, limit: asyncio.Semaphore, token: str, rows: list[dict[str, Any]], next_at: datetime
 ) -> None:
-    """Reads one claimed batch, then releases it in one UPDATE with the next read one interval
-    away (a task that changed was written by `apply_state`; one that ended is released already)."""
-    await asyncio.gather(*(_read(ctx, limit, row) for row in rows))
-    await Task.filter(id__in=[row["id"] for row in rows], lease_owner=token).update(
-        lease_owner=None,
-        lease_until=None,
-        next_attempt_at=utcnow() + timedelta(seconds=ctx.settings.poll_interval_seconds),
+    """Reads one claimed batch, then releases it in one UPDATE with the next read at `next_at`
+    (a task that changed was written by `apply_state`; one that ended is released already). A
+    read that fails (a database error) is logged and read again then, as the rest of the batch."""
+    ids = [row["id"] for row in rows]
+    done = asyncio.Event()
+    renewing = asyncio.create_task(_keep_leased(ids, token, poll_lease_seconds(ctx.settings), done))
+    try:
+        outcomes = await asyncio.gather(*(_read(ctx, limit, row) for row in rows), return_exceptions=True)
+    finally:
+        done.set()
+        await renewing
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            logger.error("Reading task %s failed; it is read again next round", row["id"], exc_info=outcome)
+    await Task.filter(id__in=ids, lease_owner=token).update(
+        lease_owner=None, lease_until=None, next_attempt_at=next_at
     )
 
 
@@ -101,7 +136,13 @@ async def poll_in_flight(ctx: JobContext) -> int:
     if expired:
         logger.warning("%d task(s) passed TASK_RUN_DEADLINE and were marked failed", expired)
     token = new_claim_token(ctx.worker_id)
-    due = Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=utcnow())
+    # The tasks due when the round began, or a little after (one sent just after the last round
+    # is not left for the round after next), each read again one interval after the round began:
+    # the next round finds them due, and this one never takes them twice.
+    interval = settings.poll_interval_seconds
+    early = timedelta(seconds=min(READ_EARLY_MAX, interval * READ_EARLY_SHARE))
+    due = Q(status__in=[TaskStatus.QUEUED, TaskStatus.IN_PROGRESS], next_attempt_at__lte=now + early)
+    next_at = now + timedelta(seconds=interval)
     limit = asyncio.Semaphore(settings.poll_concurrency)
     reading: asyncio.Task[None] | None = None
     read = 0
@@ -112,14 +153,14 @@ async def poll_in_flight(ctx: JobContext) -> int:
                 order_by=("next_attempt_at",),
                 limit=settings.poll_batch_size,
                 token=token,
-                lease_seconds=settings.lease_seconds,
+                lease_seconds=poll_lease_seconds(settings),
             )
             if not ids:
                 return read
             rows = await Task.filter(id__in=ids).values(
                 "id", "status", "upstream_job_id", "upstream_api", "upstream_account"
             )
-            batch = asyncio.create_task(_read_batch(ctx, limit, token, rows))
+            batch = asyncio.create_task(_read_batch(ctx, limit, token, rows, next_at))
             if reading is not None:
                 await reading  # at most two batches at once: one finishing, one starting
             reading = batch

@@ -26,6 +26,7 @@ from src.upstream import webhooks
 from src.upstream.accounts import HiggsfieldAccount, busy_slots
 from src.upstream.errors import AccountRefused, ConcurrencyCapReached, UpstreamPermanent, UpstreamTransient
 from src.upstream.generations import Submission
+from src.upstream.upload_ahead import upload_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,9 @@ class Dispatcher:
                 free[account.name] -= 1
                 await update_claimed(task_id, token, release=False, upstream_account=account.name)
                 claimed.append((task_id, account))
-            results = await asyncio.gather(*(submit_one(ctx, task_id, token, a) for task_id, a in claimed))
+            # The next tasks' images go up meanwhile: the slot that frees next costs a submission only.
+            sending = asyncio.gather(*(submit_one(ctx, task_id, token, a) for task_id, a in claimed))
+            results, _ = await asyncio.gather(sending, upload_ahead(ctx, takers, paused))
             outcomes = list(zip((account for _, account in claimed), results, strict=True))
             for account in {account for account, result in outcomes if result == FULL}:
                 await self._hold_back(account)

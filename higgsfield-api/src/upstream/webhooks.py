@@ -72,8 +72,10 @@ async def called(settings: Settings, blobs: BlobStore, call: WebhookCall) -> int
     job_id = job_id_of(call.payload)
     if task_id is not None and await transitions.reconcile_submitting(blobs, task_id, job_id):
         logger.warning("Task %s reconciled with Higgsfield job %s from a webhook", task_id, job_id)
-    now = utcnow()
-    due = Task.filter(upstream_job_id=job_id, status__in=list(UPSTREAM_STATUSES), next_attempt_at__gt=now)
+    in_flight = Task.filter(upstream_job_id=job_id, status__in=list(UPSTREAM_STATUSES))
     if by_token:
-        due = due.filter(id=task_id)  # a token speaks for its own task only
-    return await due.update(next_attempt_at=now)
+        in_flight = in_flight.filter(id=task_id)  # a token speaks for its own task only
+    now = utcnow()
+    await in_flight.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
+    # One already due counts too: it waits for the next poll round, which the call brings forward.
+    return await in_flight.count()

@@ -13,7 +13,9 @@ import shutil
 import sqlite3
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pymysql
@@ -130,3 +132,28 @@ def wipe(url: str) -> None:
                 cur.execute(f"DELETE FROM `{table}`")  # noqa: S608 - fixed table names
     finally:
         conn.close()
+
+
+def task_columns(url: str, task_id: str, *columns: str) -> dict[str, Any]:
+    """Some columns of one task as stored, read through a plain driver connection (datetimes
+    parsed: aware on SQLite, naive UTC on MySQL)."""
+    names = ", ".join(columns)
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite://"), timeout=10)
+        try:
+            row = conn.execute(f"SELECT {names} FROM tasks WHERE id = ?", (task_id,)).fetchone()  # noqa: S608
+        finally:
+            conn.close()
+        values = [
+            datetime.fromisoformat(v) if name.endswith(("_at", "_until")) and v else v
+            for name, v in zip(columns, row, strict=True)
+        ]
+        return dict(zip(columns, values, strict=True))
+    conn = _mysql_connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT {names} FROM tasks WHERE id = %s", (task_id,))  # noqa: S608
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return dict(zip(columns, row, strict=True))
