@@ -331,6 +331,34 @@ async def test_a_webhook_for_a_task_already_due_runs_the_poll_round_at_once(db_u
         await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
 
 
+async def test_a_webhook_that_comes_while_its_task_is_read_is_kept(db_url, fake):
+    """The job ends while the poller's read of it (which saw it running) is in flight: the webhook
+    for it must not be undone by that read's release, which would leave it for the next interval."""
+    fake.settings.reads_per_step = None
+    settings = webhook_settings(db_url, fake, poll_interval_seconds=3600)  # only the webhook can help
+    async with running_app(settings) as (_app, client):
+        key = (await register(client))["api_key"]
+        task = (await post_task(client, key)).json()
+        await eventually(lambda: _has_job_set(task["id"]), what="the request id to be recorded")
+        request_id = await _request_id(task["id"])
+        path = webhook_url(task["id"]).removeprefix("https://gateway.example.com")
+        # The next read sees the job running, then answers only 1.5 s later.
+        fake.hang_next("job_set", 1.5, after=True)
+        reads = fake.job_set_reads
+        await Task.filter(id=task["id"]).update(next_attempt_at=utcnow() - timedelta(seconds=1))
+        assert (await client.post(path, json={"request_id": request_id})).status_code == 204
+
+        async def reading() -> bool:
+            return fake.job_set_reads > reads
+
+        await eventually(reading, what="the poller's read to be in flight")
+        fake.finish(request_id, "completed")
+        assert (
+            await client.post(path, json={"request_id": request_id, "status": "completed"})
+        ).status_code == 204
+        await eventually(lambda: _status_is_at(client, key, task["id"], "completed"), what="completion")
+
+
 async def _has_job_set(task_id: str) -> bool:
     return await Task.filter(id=task_id).exclude(upstream_job_id=None).exists()
 

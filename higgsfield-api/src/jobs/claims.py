@@ -20,8 +20,10 @@ def new_claim_token(worker_id: str) -> str:
 
 
 async def claim_batch(
-    *, filters: Q, order_by: tuple[str, ...], limit: int, token: str, lease_seconds: float
+    *, filters: Q, order_by: tuple[str, ...], limit: int, token: str, lease_seconds: float, **values: Any
 ) -> list[uuid.UUID]:
+    """Claims up to `limit` tasks matching `filters` whose lease is free; `values` are written by the
+    claiming UPDATE too. Returns the ids this claim won."""
     now = utcnow()
     candidates = await (
         Task.filter(filters, lease_free(now)).order_by(*order_by).limit(limit).values_list("id", flat=True)
@@ -29,7 +31,7 @@ async def claim_batch(
     if not candidates:
         return []
     won = await Task.filter(filters, lease_free(now), id__in=list(candidates)).update(
-        lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds)
+        lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds), **values
     )
     if not won:
         return []

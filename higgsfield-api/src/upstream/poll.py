@@ -4,7 +4,7 @@ status is written once, by a conditional update on the status the task had when 
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from tortoise.expressions import Q
@@ -99,11 +99,12 @@ async def _keep_leased(ids: list[uuid.UUID], token: str, seconds: float, done: a
 
 
 async def _read_batch(
-    ctx: JobContext, limit: asyncio.Semaphore, token: str, rows: list[dict[str, Any]], next_at: datetime
+    ctx: JobContext, limit: asyncio.Semaphore, token: str, rows: list[dict[str, Any]]
 ) -> None:
-    """Reads one claimed batch, then releases it in one UPDATE with the next read at `next_at`
-    (a task that changed was written by `apply_state`; one that ended is released already). A
-    read that fails (a database error) is logged and read again then, as the rest of the batch."""
+    """Reads one claimed batch, then releases it in one UPDATE (a task that changed was written by
+    `apply_state`; one that ended is released already). Its next read was set by the claim, so a
+    Higgsfield webhook that made it due meanwhile is kept. A read that fails (a database error)
+    is logged and read again then, as the rest of the batch."""
     ids = [row["id"] for row in rows]
     done = asyncio.Event()
     renewing = asyncio.create_task(_keep_leased(ids, token, poll_lease_seconds(ctx.settings), done))
@@ -115,9 +116,7 @@ async def _read_batch(
     for row, outcome in zip(rows, outcomes, strict=True):
         if isinstance(outcome, Exception):
             logger.error("Reading task %s failed; it is read again next round", row["id"], exc_info=outcome)
-    await Task.filter(id__in=ids, lease_owner=token).update(
-        lease_owner=None, lease_until=None, next_attempt_at=next_at
-    )
+    await Task.filter(id__in=ids, lease_owner=token).update(lease_owner=None, lease_until=None)
 
 
 async def poll_in_flight(ctx: JobContext) -> int:
@@ -154,13 +153,14 @@ async def poll_in_flight(ctx: JobContext) -> int:
                 limit=settings.poll_batch_size,
                 token=token,
                 lease_seconds=poll_lease_seconds(settings),
+                next_attempt_at=next_at,
             )
             if not ids:
                 return read
             rows = await Task.filter(id__in=ids).values(
                 "id", "status", "upstream_job_id", "upstream_api", "upstream_account"
             )
-            batch = asyncio.create_task(_read_batch(ctx, limit, token, rows, next_at))
+            batch = asyncio.create_task(_read_batch(ctx, limit, token, rows))
             if reading is not None:
                 await reading  # at most two batches at once: one finishing, one starting
             reading = batch
