@@ -20,19 +20,28 @@ def new_claim_token(worker_id: str) -> str:
 
 
 async def claim_batch(
-    *, filters: Q, order_by: tuple[str, ...], limit: int, token: str, lease_seconds: float, **values: Any
+    *,
+    filters: Q,
+    order_by: tuple[str, ...],
+    limit: int,
+    token: str,
+    lease_seconds: float,
+    next_attempt_at: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """Claims up to `limit` tasks matching `filters` whose lease is free; `values` are written by the
-    claiming UPDATE too. Returns the ids this claim won."""
+    """Claims up to `limit` tasks matching `filters` whose lease is free, and sets their
+    `next_attempt_at` too when given. Returns the ids this claim won."""
     now = utcnow()
     candidates = await (
         Task.filter(filters, lease_free(now)).order_by(*order_by).limit(limit).values_list("id", flat=True)
     )
     if not candidates:
         return []
-    won = await Task.filter(filters, lease_free(now), id__in=list(candidates)).update(
-        lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds), **values
-    )
+    claimed = Task.filter(filters, lease_free(now), id__in=list(candidates))
+    until = now + timedelta(seconds=lease_seconds)
+    if next_attempt_at is None:
+        won = await claimed.update(lease_owner=token, lease_until=until)
+    else:
+        won = await claimed.update(lease_owner=token, lease_until=until, next_attempt_at=next_attempt_at)
     if not won:
         return []
     return list(await Task.filter(lease_owner=token, id__in=list(candidates)).values_list("id", flat=True))
