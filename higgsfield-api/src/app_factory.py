@@ -24,6 +24,7 @@ from src.tasks.router import key_before_422
 from src.tasks.router import router as tasks_router
 from src.upstream.account_router import router as account_router
 from src.upstream.accounts import Accounts
+from src.upstream.client import upstream_timeout
 from src.upstream.http_pool import ShardedHttp
 from src.upstream.webhook_router import router as webhook_router
 from src.web.deps import AppState
@@ -40,7 +41,7 @@ DOCS_ASSETS = "/docs/assets"
 def upstream_http(settings: Settings) -> ShardedHttp:
     """The one HTTP client for Higgsfield, shared by every account: room for POLL_CONCURRENCY
     job-set reads plus every account's submissions at once, all kept alive, spread over small pools."""
-    timeout = httpx.Timeout(settings.hf_timeout_seconds, connect=min(10.0, settings.hf_timeout_seconds))
+    timeout = upstream_timeout(settings.hf_timeout_seconds)
     connections = settings.poll_concurrency + settings.max_concurrency + SPARE_CONNECTIONS
     return ShardedHttp(connections, timeout=timeout, follow_redirects=False)
 

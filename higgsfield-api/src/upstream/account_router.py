@@ -45,17 +45,6 @@ class AccountsOut(BaseModel):
 async def list_accounts(accounts: AccountsDep) -> AccountsOut:
     return AccountsOut(
         accounts=[
-            AccountOut(
-                name=status.name,
-                api_version=status.api_version,  # type: ignore[arg-type]
-                max_concurrency=status.max_concurrency,
-                busy=status.busy,
-                free=status.free,
-                state=status.state,
-                paused_at=status.paused_at,
-                last_error=status.last_error,
-                last_error_at=status.last_error_at,
-            )
-            for status in await accounts.statuses()
+            AccountOut.model_validate(status, from_attributes=True) for status in await accounts.statuses()
         ]
     )

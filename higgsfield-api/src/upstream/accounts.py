@@ -6,7 +6,6 @@ account's health. A 401 or 403 pauses an account for HF_ACCOUNT_PAUSE_SECONDS: i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -105,9 +104,6 @@ class Accounts:
             }
             self.accounts.append(HiggsfieldAccount(config, clients))
         return self
-
-    def __iter__(self) -> Iterator[HiggsfieldAccount]:
-        return iter(self.accounts)
 
     @property
     def takers(self) -> list[HiggsfieldAccount]:

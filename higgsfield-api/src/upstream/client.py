@@ -25,7 +25,7 @@ CONCURRENCY_CAP_MARKER = "maximum number of concurrent requests"
 STORAGE_ENDPOINT = "put"  # the upload's PUT goes to a storage URL, without the account's credentials
 
 
-def _timeout(seconds: float) -> httpx.Timeout:
+def upstream_timeout(seconds: float) -> httpx.Timeout:
     """`seconds` for the whole of a call's phases; connecting gets at most 10 s of them."""
     return httpx.Timeout(seconds, connect=min(10.0, seconds))
 
@@ -63,7 +63,7 @@ class HiggsfieldClient:
         self._headers = generation.headers(*credentials)
         self._on_refusal = on_refusal
         # Status reads have a timeout of their own (HF_STATUS_TIMEOUT_SECONDS); None: the client's.
-        self._status_options = {} if status_timeout is None else {"timeout": _timeout(status_timeout)}
+        self._status_options = {} if status_timeout is None else {"timeout": upstream_timeout(status_timeout)}
 
     async def _call(
         self, method: str, url: str, *, endpoint: str, costly: bool = False, **kwargs: Any
